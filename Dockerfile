@@ -1,0 +1,18 @@
+# Group Portal API: production image. Migrations run at container start, then uvicorn.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md alembic.ini ./
+COPY api ./api
+COPY db ./db
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN useradd --create-home --uid 10001 portal
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER portal
+WORKDIR /home/portal
+EXPOSE 8000
+# PORTAL_DATABASE_URL (PostgreSQL), PORTAL_ENV=production and secrets come from the platform.
+CMD ["sh", "-c", "portal migrate && exec portal serve --host 0.0.0.0 --port 8000 --quiet"]

@@ -1,0 +1,1 @@
+"""Group Portal API: the GraphQL backend of a dental carrier's group self-service portal."""

@@ -1,0 +1,80 @@
+"""The Starlette application: GraphQL at /graphql, health probes, protective middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.graphql_view import PortalGraphQL
+from api.logging import configure_logging
+from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.schema import build_schema
+from api.settings import Settings
+from db.session import create_engine, create_sessionmaker
+
+
+def create_app(
+    settings: Settings, *, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> Starlette:
+    """The ASGI app. Tests pass ``sessions`` bound to a connection they roll back."""
+    configure_logging(settings)
+    engine: AsyncEngine | None = None
+    if sessions is None:
+        engine = create_engine(
+            settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+        )
+        sessions = create_sessionmaker(engine)
+    graphql = PortalGraphQL(
+        sessions=sessions,
+        settings=settings,
+        schema=build_schema(settings),
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+    )
+    return Starlette(
+        routes=_routes(graphql, sessions),
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=_lifespan(engine),
+    )
+
+
+def _routes(graphql: PortalGraphQL, sessions: async_sessionmaker[AsyncSession]) -> list[Route]:
+    async def healthz(_request: Request) -> Response:
+        """The process is up (liveness)."""
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        """The database answers (readiness)."""
+        try:
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"; the reason goes to the log
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+
+
+def _lifespan(engine: AsyncEngine | None):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    return lifespan

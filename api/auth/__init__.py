@@ -1,0 +1,1 @@
+"""Identity and permissions: who is calling and what they may see."""

@@ -1,0 +1,131 @@
+"""The ``portal`` command: operational jobs (serve, migrate, seed, schema)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from api.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    if not args.quiet:
+        _print_welcome(args.host, args.port)
+    uvicorn.run(
+        "api.main:app",
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _print_welcome(host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    settings = get_settings()
+    print(f"Group Portal API ({settings.env}) on {base}")  # noqa: T201
+    if not settings.is_production:
+        pass
+    print(f"  Health:    {base}/healthz  {base}/readyz")  # noqa: T201
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database is at the latest migration")  # noqa: T201
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from db.seed import DatabaseNotEmptyError, database_is_empty, seed
+    from db.session import create_engine
+
+    settings = get_settings()
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            if args.if_empty and not await database_is_empty(engine):
+                print("database already has data; not seeding")  # noqa: T201
+                return 0
+            summary = await seed(
+                engine,
+                groups=args.groups,
+                members=args.members,
+                seed=args.seed,
+                ssn_hash_key=settings.ssn_hash_key.get_secret_value(),
+                progress=lambda line: print(f"  {line}", file=sys.stderr),  # noqa: T201
+            )
+        except DatabaseNotEmptyError as exc:
+            print(f"portal seed: {exc}", file=sys.stderr)  # noqa: T201
+            return 1
+        finally:
+            await engine.dispose()
+        print(f"seeded: {summary}")  # noqa: T201
+        return 0
+
+    return asyncio.run(run())
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    from api.schema import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description="Group Portal API operations.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--reload", action="store_true", help="restart on code changes (development)"
+    )
+    serve.add_argument("--workers", type=int, default=None, help="worker processes")
+    serve.add_argument("--quiet", action="store_true", help="do not print the welcome text")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser(
+        "migrate", help="apply database migrations (Alembic) up to the latest"
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser("seed", help="fill the database with deterministic demo data")
+    seed.add_argument("--groups", type=int, default=20, help="number of groups (default 20)")
+    seed.add_argument(
+        "--members",
+        type=int,
+        default=2_000,
+        help="approximate number of members, dependents included (default 2000)",
+    )
+    seed.add_argument(
+        "--seed", type=int, default=42, help="random seed: same seed, same data (default 42)"
+    )
+    seed.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the database already has groups"
+    )
+    seed.set_defaults(handler=_seed)
+
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Thin resolvers: arguments -> scoped query -> types."""

@@ -1,0 +1,50 @@
+"""The GraphQL schema: types, root fields and the server's protective extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from api.schema.errors import ErrorPolicy
+from api.schema.limits import max_directives_rule
+from api.schema.query import Query
+from api.settings import Settings
+
+
+def _extensions(settings: Settings) -> list[SchemaExtension]:
+    extensions: list[SchemaExtension] = [
+        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        ParserCache(maxsize=512),
+        AddValidationRules([max_directives_rule(settings.max_directives)]),
+        QueryDepthLimiter(max_depth=settings.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ValidationCache(maxsize=512),
+        ErrorPolicy(mask_unexpected=settings.masks_errors),
+    ]
+    if settings.is_production:
+        extensions.append(DisableIntrospection())
+    return extensions
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with limits from ``settings``; introspection only in development."""
+    return strawberry.Schema(
+        query=Query,
+        extensions=_extensions(settings),
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+def schema_sdl() -> str:
+    """The SDL checked in as ``schema.graphql`` (extensions do not change it)."""
+    return strawberry.Schema(query=Query).as_str() + "\n"

@@ -1,0 +1,100 @@
+"""Groups: employer groups and their offered plans and members."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Annotated, Self
+
+import strawberry
+from strawberry import relay
+
+from api.resolvers.members import roster
+from api.schema.common import Address
+from api.schema.connections import CountedConnection
+from api.schema.enums import BillingMode, GroupStatus
+from api.schema.members import MemberConnection, MemberFilter
+from api.schema.nodes import load_nodes
+from api.schema.plans import Plan
+from db import models
+
+
+@strawberry.type(description="An employer group that buys dental coverage for its employees.")
+class Group(relay.Node):
+    pk: relay.NodeID[int]
+    group_number: str = strawberry.field(description="The carrier's business key, e.g. `G100234`.")
+    name: str = strawberry.field(description="Legal name of the employer.")
+    status: GroupStatus = strawberry.field(description="Where the group is in its lifecycle.")
+    billing_mode: BillingMode = strawberry.field(description="How premium is billed.")
+    effective_date: dt.date = strawberry.field(
+        description="First day of coverage (always the 1st of a month)."
+    )
+    termination_date: dt.date | None = strawberry.field(
+        description="Last day of coverage (the last of a month), if the group is ending."
+    )
+    address: Address = strawberry.field(description="The employer's address.")
+
+    @classmethod
+    def from_row(cls, row: models.Group) -> Self:
+        return cls(
+            pk=row.id,
+            group_number=row.group_number,
+            name=row.name,
+            status=row.status,
+            billing_mode=row.billing_mode,
+            effective_date=row.effective_date,
+            termination_date=row.termination_date,
+            address=Address(
+                line1=row.address_line1,
+                line2=row.address_line2,
+                city=row.city,
+                state=row.state,
+                postal_code=row.postal_code,
+            ),
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        return await load_nodes(node_ids, info.context.loaders.group, cls.from_row)
+
+    @strawberry.field(description="The plans this group offers, by plan code.")
+    async def plans(self, info: strawberry.Info) -> list[Plan]:
+        rows = await info.context.loaders.offered_plans.load(self.pk)
+        return [Plan.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The group's members (subscribers and dependents) by last name, first "
+        "name. At most 100 per page."
+    )
+    async def members(
+        self,
+        info: strawberry.Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        filter: Annotated[
+            MemberFilter | None, strawberry.argument(description="Narrow the list.")
+        ] = None,
+    ) -> MemberConnection:
+        return await roster(info, group_id=self.pk, first=first, after=after, flt=filter)
+
+
+@strawberry.input(description="Narrow the groups list; all conditions must hold.")
+class GroupFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Group number prefix or part of the name, case-insensitive."
+    )
+    status: list[GroupStatus] | None = strawberry.field(
+        default=None, description="Only groups in one of these statuses."
+    )
+    billing_mode: list[BillingMode] | None = strawberry.field(
+        default=None, description="Only groups with one of these billing modes."
+    )
+
+
+@strawberry.type(description="A page of groups.")
+class GroupConnection(CountedConnection[Group]):
+    pass

@@ -1,0 +1,58 @@
+"""The root query type."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from api.resolvers import groups as group_resolvers
+from api.schema.groups import Group, GroupConnection, GroupFilter
+from db.queries.paging import MAX_PAGE_SIZE, PageRequestError
+
+PageSize = Annotated[int, strawberry.argument(description="Page size, 1 to 100.")]
+After = Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")]
+
+
+@strawberry.type(description="Read the portal's data.")
+class Query:
+    node: relay.Node | None = relay.node(
+        description="Any object by its global ID; null when it does not exist or is not "
+        "visible to the caller."
+    )
+
+    @strawberry.field(
+        description="Objects by global ID, in the order asked; null for each that does not "
+        "exist or is not visible. At most 100 IDs."
+    )
+    async def nodes(
+        self,
+        info: strawberry.Info,
+        ids: Annotated[list[relay.GlobalID], strawberry.argument(description="Up to 100 IDs.")],
+    ) -> list[relay.Node | None]:
+        if len(ids) > MAX_PAGE_SIZE:
+            raise PageRequestError(f"Ask for at most {MAX_PAGE_SIZE} IDs at a time.")
+        # Resolved concurrently so that the loaders batch them: one statement per type.
+        return list(await asyncio.gather(*(gid.resolve_node(info) for gid in ids)))
+
+    @strawberry.field(description="Groups visible to the caller, by group number.")
+    async def groups(
+        self,
+        info: strawberry.Info,
+        first: PageSize = 20,
+        after: After = None,
+        filter: Annotated[
+            GroupFilter | None, strawberry.argument(description="Narrow the list.")
+        ] = None,
+    ) -> GroupConnection:
+        return await group_resolvers.groups(info, first=first, after=after, flt=filter)
+
+    @strawberry.field(description="A group by its group number; null when not found.")
+    async def group(
+        self,
+        info: strawberry.Info,
+        group_number: Annotated[str, strawberry.argument(description="E.g. `G100234`.")],
+    ) -> Group | None:
+        return await group_resolvers.group_by_number(info, group_number)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, sessions, scoped queries, migrations and demo data."""

@@ -1,0 +1,48 @@
+"""Employer groups (SPEC §2 Groups)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base
+from db.models._types import checked_enum, created_at_column, updated_at_column
+from db.models.enums import BillingMode, GroupStatus
+
+if TYPE_CHECKING:
+    from db.models.plans import GroupPlan
+
+
+class Group(Base):
+    """An employer group that buys coverage; ``group_number`` is its business key."""
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        CheckConstraint(
+            "termination_date IS NULL OR termination_date >= effective_date",
+            name="terminates_after_effective",
+        ),
+        CheckConstraint("length(group_number) BETWEEN 2 AND 20", name="group_number_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    address_line1: Mapped[str] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(2))
+    postal_code: Mapped[str] = mapped_column(String(10))
+    status: Mapped[GroupStatus] = mapped_column(
+        checked_enum(GroupStatus, "group_status"), default=GroupStatus.PENDING_SETUP, index=True
+    )
+    billing_mode: Mapped[BillingMode] = mapped_column(checked_enum(BillingMode, "billing_mode"))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    termination_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = updated_at_column()
+
+    plans: Mapped[list[GroupPlan]] = relationship(back_populates="group", lazy="raise")

@@ -1,0 +1,1 @@
+"""Scoped queries: every entry point takes the principal and filters in SQL."""

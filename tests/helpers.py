@@ -1,0 +1,68 @@
+"""Test helpers: GraphQL over HTTP and the statement-count guard."""
+
+from __future__ import annotations
+
+import base64
+from types import TracebackType
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+async def graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query, "variables": variables or {}})
+
+
+def graphql_ok(response: httpx.Response) -> dict[str, Any]:
+    """The ``data`` of a successful response; fails with the errors otherwise."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert not body.get("errors"), body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def graphql_errors(response: httpx.Response) -> list[dict[str, Any]]:
+    """The ``errors`` of a response that must have some."""
+    body = response.json()
+    assert body.get("errors"), body
+    errors: list[dict[str, Any]] = body["errors"]
+    return errors
+
+
+def global_id(type_name: str, pk: int | str) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+class StatementCounter:
+    """Counts SQL statements sent on ``engine`` while active (``before_cursor_execute``)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[str] = []
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)

@@ -1,0 +1,149 @@
+"""The server protects itself (OWASP GraphQL cheat sheet; SPEC §4)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from api.app import create_app
+from api.schema import build_schema
+from api.settings import Settings
+from db.session import create_engine
+from tests.helpers import graphql, graphql_errors, graphql_ok
+
+
+@pytest.fixture
+async def broken_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a database that cannot be opened, with errors masked as in production."""
+    engine = create_engine("sqlite+aiosqlite:////nonexistent-dir/portal.db")
+    masked = settings.model_copy(update={"mask_errors": True})
+    app = create_app(masked, sessions=async_sessionmaker(engine))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        yield c
+    await engine.dispose()
+
+
+async def test_query_depth_is_bounded(client: httpx.AsyncClient) -> None:
+    deep = (
+        '{ node(id: "x") { ... on Member { '
+        + "subscriber { " * 12
+        + "memberId"
+        + " }" * 12
+        + " } } }"
+    )
+    errors = graphql_errors(await graphql(client, deep))
+    assert "exceeds maximum operation depth" in errors[0]["message"]
+
+
+async def test_aliases_are_bounded(client: httpx.AsyncClient) -> None:
+    query = "{ " + " ".join(f'a{i}: group(groupNumber: "G1") {{ name }}' for i in range(16)) + " }"
+    errors = graphql_errors(await graphql(client, query))
+    assert "aliases found" in errors[0]["message"]
+
+
+async def test_tokens_are_bounded(client: httpx.AsyncClient) -> None:
+    query = "{ " + " ".join(["__typename"] * 2100) + " }"
+    errors = graphql_errors(await graphql(client, query))
+    assert "token limit" in errors[0]["message"].lower()
+
+
+async def test_many_unknown_directives_give_one_error(client: httpx.AsyncClient) -> None:
+    query = "{ __typename " + "@nope " * 500 + "}"
+    errors = graphql_errors(await graphql(client, query))
+    assert len(errors) == 1
+    assert errors[0]["message"] == "The document has 500 directives; at most 20 are allowed."
+
+
+async def test_errors_make_no_suggestions(client: httpx.AsyncClient) -> None:
+    response = await graphql(client, '{ group(groupNumbr: "G1") { nme } grups { totalCount } }')
+    messages = " ".join(error["message"] for error in graphql_errors(response))
+    assert "Cannot query field" in messages
+    assert "Did you mean" not in messages
+
+
+async def test_get_queries_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{ __typename }"})
+    assert response.status_code in {400, 405}
+    assert "data" not in response.text
+
+
+async def test_batched_queries_are_refused(client: httpx.AsyncClient) -> None:
+    batch = [{"query": "{ __typename }"}, {"query": "{ __typename }"}]
+    response = await client.post("/graphql", json=batch)
+    assert response.status_code == 400
+
+
+async def test_request_body_is_bounded(client: httpx.AsyncClient) -> None:
+    padding = "x" * 1_100_000
+    response = await client.post("/graphql", json={"query": "{ __typename }", "p": padding})
+    assert response.status_code == 413
+
+
+async def test_streamed_body_without_length_is_bounded(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b" " * 100_000
+
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_unexpected_errors_are_masked_with_a_correlation_id(
+    broken_client: httpx.AsyncClient,
+) -> None:
+    response = await broken_client.post(
+        "/graphql",
+        json={"query": "{ groups { totalCount } }"},
+        headers={"x-request-id": "req-12345678"},
+    )
+    errors = graphql_errors(response)
+    assert errors[0]["message"] == "Unexpected error."
+    assert errors[0]["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "correlationId": "req-12345678",
+    }
+    assert "sqlite" not in response.text.lower()
+    assert response.headers["x-request-id"] == "req-12345678"
+
+
+async def test_graphiql_is_served_in_development(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_introspection_works_in_development(client: httpx.AsyncClient) -> None:
+    data = graphql_ok(await graphql(client, "{ __schema { queryType { name } } }"))
+    assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_introspection_is_disabled_in_production(settings: Settings) -> None:
+    production = settings.model_copy(update={"env": "production"})
+    result = await build_schema(production).execute("{ __schema { queryType { name } } }")
+    assert result.errors
+    assert "introspection" in result.errors[0].message.lower()
+
+
+async def test_production_serves_no_graphiql_and_no_data_without_authentication(
+    settings: Settings,
+) -> None:
+    production = settings.model_copy(update={"env": "production"})
+    app = create_app(production)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        ide = await c.get("/graphql", headers={"accept": "text/html"})
+        query = await c.post("/graphql", json={"query": "{ groups { totalCount } }"})
+        health = await c.get("/healthz")
+    assert "graphiql" not in ide.text.lower()
+    assert query.status_code == 401
+    assert health.status_code == 200
+
+
+async def test_responses_are_json_encoded(client: httpx.AsyncClient) -> None:
+    response = await graphql(client, "{ __typename }")
+    assert orjson.loads(response.content) == {"data": {"__typename": "Query"}}

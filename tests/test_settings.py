@@ -1,0 +1,35 @@
+"""Configuration: production refuses development secrets."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from api.settings import Settings
+
+
+def test_development_defaults_work() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.env == "development"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_production_refuses_the_development_ssn_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    with pytest.raises(ValidationError, match="PORTAL_SSN_HASH_KEY still has its development"):
+        Settings()
+
+
+def test_production_refuses_a_short_ssn_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "short")
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings()
+
+
+def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "k" * 40)
+    settings = Settings()
+    assert settings.is_production
+    assert settings.masks_errors
