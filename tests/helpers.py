@@ -10,6 +10,9 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# Port 1 on loopback refuses connections at once: a database that is down.
+UNREACHABLE_DATABASE = "postgresql+asyncpg://portal@127.0.0.1:1/portal"
+
 
 async def graphql(
     client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None

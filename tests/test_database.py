@@ -76,7 +76,8 @@ async def _new_subscriber(connection: AsyncConnection) -> int:
     )
     copy = {k: v for k, v in row.items() if k not in {"id", "created_at", "updated_at"}}
     copy.update(member_id="99999999900")
-    return int((await connection.execute(insert(Member).values(**copy))).inserted_primary_key[0])
+    created = await connection.execute(insert(Member).values(**copy).returning(Member.id))
+    return int(created.scalar_one())
 
 
 async def test_adjacent_coverage_spans_are_allowed(connection: AsyncConnection) -> None:

@@ -9,7 +9,7 @@ from api.settings import Settings
 
 
 def test_development_defaults_work() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.env == "development"
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
 

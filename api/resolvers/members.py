@@ -11,27 +11,33 @@ from db.queries.paging import PageRequest
 
 
 def _filter(flt: MemberFilter | None) -> queries.MemberFilter:
+    """Hashable query arguments (loaders are keyed by them)."""
     if flt is None:
         return queries.MemberFilter()
     return queries.MemberFilter(
-        search=flt.search, statuses=flt.status, relationships=flt.relationship
+        search=flt.search,
+        statuses=tuple(flt.status) if flt.status else None,
+        relationships=tuple(flt.relationship) if flt.relationship else None,
     )
 
 
 async def roster(
-    info: strawberry.Info, *, group_id: int, first: int, after: str | None, flt: MemberFilter | None
+    info: strawberry.Info,
+    *,
+    group_id: int,
+    first: int,
+    after: str | None,
+    flt: MemberFilter | None,
 ) -> MemberConnection:
-    """A page of the group's members; ``totalCount`` is counted only when asked for."""
-    ctx = info.context
+    """A page of the group's members; ``totalCount`` is counted only when asked for.
+
+    Through loaders, so a page of groups gets every group's members in one statement."""
+    loaders = info.context.loaders
     page_request = PageRequest(first=first, after=after)
     query_filter = _filter(flt)
-    page = await queries.members_page(
-        ctx.session, ctx.principal, group_id=group_id, flt=query_filter, page=page_request
-    )
+    page = await loaders.member_pages(query_filter, page_request).load(group_id)
 
     async def count() -> int:
-        return await queries.count_members(
-            ctx.session, ctx.principal, group_id=group_id, flt=query_filter
-        )
+        return await loaders.member_counts(query_filter).load(group_id)
 
     return build_connection(MemberConnection, page, Member.from_row, count)

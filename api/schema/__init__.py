@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
@@ -21,18 +24,19 @@ from api.schema.query import Query
 from api.settings import Settings
 
 
-def _extensions(settings: Settings) -> list[SchemaExtension]:
-    extensions: list[SchemaExtension] = [
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
-        ParserCache(maxsize=512),
-        AddValidationRules([max_directives_rule(settings.max_directives)]),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        ValidationCache(maxsize=512),
-        ErrorPolicy(mask_unexpected=settings.masks_errors),
+def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Factories: Strawberry builds fresh extension instances for each operation."""
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        partial(ParserCache, maxsize=512),
+        partial(AddValidationRules, [max_directives_rule(settings.max_directives)]),
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(ValidationCache, maxsize=512),
+        partial(ErrorPolicy, mask_unexpected=settings.masks_errors),
     ]
     if settings.is_production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return extensions
 
 

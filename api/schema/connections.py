@@ -10,7 +10,7 @@ from strawberry import relay
 
 from db.queries.paging import Page
 
-N = TypeVar("N")
+N = TypeVar("N", bound=relay.Node)
 
 Counter = Callable[[], Awaitable[int]]
 

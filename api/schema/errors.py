@@ -42,10 +42,10 @@ class ErrorPolicy(SchemaExtension):
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None or isinstance(original, GraphQLError):
-            return _rebuild(error, _SUGGESTION.sub("", error.message), error.extensions)
         if isinstance(original, GlobalIDValueError):
             return _rebuild(error, INVALID_ID_MESSAGE, {"code": "BAD_USER_INPUT"})
+        if original is None or isinstance(original, GraphQLError):
+            return _rebuild(error, _SUGGESTION.sub("", error.message), error.extensions)
         if isinstance(original, _CLIENT_ERRORS):
             return _rebuild(error, str(original), {"code": "BAD_USER_INPUT"})
         return self._unexpected(error)

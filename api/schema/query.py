@@ -18,10 +18,19 @@ After = Annotated[str | None, strawberry.argument(description="`endCursor` of th
 
 @strawberry.type(description="Read the portal's data.")
 class Query:
-    node: relay.Node | None = relay.node(
+    @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not "
         "visible to the caller."
     )
+    async def node(
+        self,
+        info: strawberry.Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The object's `id`.")],
+    ) -> relay.Node | None:
+        # Written out rather than `relay.node()`, whose extension can be applied to only one
+        # schema per process (tests and `portal schema` build several).
+        node: relay.Node | None = await id.resolve_node(info)
+        return node
 
     @strawberry.field(
         description="Objects by global ID, in the order asked; null for each that does not "

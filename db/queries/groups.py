@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from db.models import BillingMode, Group, GroupPlan, GroupStatus, Plan
-from db.queries.paging import Page, PageRequest, finish_page, keyset_page
+from db.queries.paging import Keyset, Page, PageRequest, fetch_page
 from db.queries.scope import scoped
 
 
@@ -24,7 +24,12 @@ class GroupFilter:
     billing_modes: Sequence[BillingMode] | None = None
 
 
-def _filtered(principal: Principal, flt: GroupFilter) -> Select[tuple[Group]]:
+GROUP_NUMBER_ORDER = Keyset(
+    entity=Group, columns=(Group.group_number,), key_of=lambda group: [group.group_number]
+)
+
+
+def _filtered(principal: Principal, flt: GroupFilter) -> Select[Group]:
     stmt = scoped(select(Group), principal, Group.id)
     if flt.search and flt.search.strip():
         stmt = stmt.where(_search_clause(flt.search.strip()))
@@ -46,9 +51,7 @@ async def groups_page(
     session: AsyncSession, principal: Principal, *, flt: GroupFilter, page: PageRequest
 ) -> Page[Group]:
     """Groups ordered by group number."""
-    stmt = keyset_page(_filtered(principal, flt), [Group.group_number], page)
-    rows = (await session.scalars(stmt)).all()
-    return finish_page(rows, page, lambda group: [group.group_number])
+    return await fetch_page(session, _filtered(principal, flt), GROUP_NUMBER_ORDER, page)
 
 
 async def count_groups(session: AsyncSession, principal: Principal, *, flt: GroupFilter) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from db.models import Coverage, GroupPlan, Member, MemberStatus, Plan, Relationship
-from db.queries.paging import Page, PageRequest, finish_page, keyset_page
+from db.queries.paging import Keyset, Page, PageRequest, fetch_page, fetch_pages
 from db.queries.scope import scoped
 
 
@@ -20,8 +20,8 @@ class MemberFilter:
     """``search``: digits match a member ID prefix; words match first or last name prefixes."""
 
     search: str | None = None
-    statuses: Sequence[MemberStatus] | None = None
-    relationships: Sequence[Relationship] | None = None
+    statuses: tuple[MemberStatus, ...] | None = None
+    relationships: tuple[Relationship, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,8 @@ class CoverageRow:
     plan: Plan
 
 
-def _roster(principal: Principal, group_id: int, flt: MemberFilter) -> Select[tuple[Member]]:
-    stmt = scoped(select(Member), principal, Member.group_id).where(Member.group_id == group_id)
+def _roster(principal: Principal, group_ids: Sequence[int], flt: MemberFilter) -> Select[Member]:
+    stmt = scoped(select(Member), principal, Member.group_id).where(Member.group_id.in_(group_ids))
     if flt.search and flt.search.strip():
         stmt = stmt.where(_search_clause(flt.search.strip()))
     if flt.statuses:
@@ -55,28 +55,39 @@ def _search_clause(term: str) -> ColumnElement[bool]:
     )
 
 
-_ROSTER_ORDER = (Member.last_name, Member.first_name, Member.id)
+ROSTER_ORDER = Keyset(
+    entity=Member,
+    columns=(Member.last_name, Member.first_name, Member.id),
+    key_of=lambda member: [member.last_name, member.first_name, member.id],
+)
 
 
-async def members_page(
+async def members_pages(
     session: AsyncSession,
     principal: Principal,
     *,
-    group_id: int,
+    group_ids: Sequence[int],
     flt: MemberFilter,
     page: PageRequest,
-) -> Page[Member]:
-    """A group's members by last name, first name."""
-    stmt = keyset_page(_roster(principal, group_id, flt), _ROSTER_ORDER, page)
-    rows = (await session.scalars(stmt)).all()
-    return finish_page(rows, page, lambda m: [m.last_name, m.first_name, m.id])
+) -> dict[int, Page[Member]]:
+    """A page of each group's members by last name, first name; one statement in all."""
+    stmt = _roster(principal, group_ids, flt)
+    if len(group_ids) == 1:
+        return {group_ids[0]: await fetch_page(session, stmt, ROSTER_ORDER, page)}
+    return await fetch_pages(session, stmt, ROSTER_ORDER, page, Member.group_id)
 
 
 async def count_members(
-    session: AsyncSession, principal: Principal, *, group_id: int, flt: MemberFilter
-) -> int:
-    stmt = select(func.count()).select_from(_roster(principal, group_id, flt).subquery())
-    return (await session.scalar(stmt)) or 0
+    session: AsyncSession, principal: Principal, *, group_ids: Sequence[int], flt: MemberFilter
+) -> dict[int, int]:
+    """How many members of each group match ``flt``."""
+    stmt = (
+        _roster(principal, group_ids, flt)
+        .with_only_columns(Member.group_id, func.count())
+        .group_by(Member.group_id)
+    )
+    rows = await session.execute(stmt)
+    return dict(rows.all())
 
 
 async def members_by_ids(

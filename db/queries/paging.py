@@ -1,19 +1,24 @@
 """Keyset pagination (CONVENTIONS §2.6): ``WHERE (k1, k2, id) > cursor ORDER BY ... LIMIT n+1``.
 
 Cursors are opaque to clients: URL-safe base64 of the JSON list of the sort-key values of
-the last row returned. The statements issued never depend on the page size.
+the last row returned. The statements issued never depend on the page size, and pages of
+a nested list (say, the members of each group on a page of groups) come from one
+statement for all parents, numbered with ``row_number() OVER (PARTITION BY parent)``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 T = TypeVar("T")
 
@@ -47,6 +52,12 @@ class Page(Generic[T]):
     has_next_page: bool
     has_previous_page: bool
 
+    @classmethod
+    def empty(cls, page: PageRequest) -> Page[T]:
+        return cls(
+            rows=[], cursors=[], has_next_page=False, has_previous_page=page.after is not None
+        )
+
 
 def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode()
@@ -65,14 +76,50 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
     return values
 
 
-def keyset_page(
-    stmt: Select[Any], keys: Sequence[ColumnElement[Any]], page: PageRequest
-) -> Select[Any]:
-    """``stmt`` ordered by ``keys`` (the last must be unique), after the cursor, n+1 rows."""
-    if page.after is not None:
-        types = [key.type.python_type for key in keys]
-        stmt = stmt.where(tuple_(*keys) > tuple_(*decode_cursor(page.after, types)))
-    return stmt.order_by(*keys).limit(page.first + 1)
+@dataclass(frozen=True, slots=True)
+class Keyset(Generic[T]):
+    """A list order: sort-key columns of ``entity`` (the last one unique) and how to read
+    those keys off a loaded row."""
+
+    entity: type[T]
+    columns: tuple[QueryableAttribute[Any], ...]
+    key_of: Callable[[T], list[Any]]
+
+
+def _after_cursor(stmt: Select[T], keyset: Keyset[T], page: PageRequest) -> Select[T]:
+    if page.after is None:
+        return stmt
+    types = [column.type.python_type for column in keyset.columns]
+    cursor = decode_cursor(page.after, types)
+    return stmt.where(tuple_(*keyset.columns) > tuple_(*cursor))
+
+
+async def fetch_page(
+    session: AsyncSession, stmt: Select[T], keyset: Keyset[T], page: PageRequest
+) -> Page[T]:
+    """One page of ``stmt`` in keyset order: an index-friendly ``LIMIT n+1``."""
+    limited = _after_cursor(stmt, keyset, page).order_by(*keyset.columns).limit(page.first + 1)
+    rows = (await session.scalars(limited)).all()
+    return finish_page(rows, page, keyset.key_of)
+
+
+async def fetch_pages(
+    session: AsyncSession,
+    stmt: Select[T],
+    keyset: Keyset[T],
+    page: PageRequest,
+    partition: QueryableAttribute[int],
+) -> dict[int, Page[T]]:
+    """The same page of ``stmt`` for every parent in one statement, by ``partition``.
+    Parents without rows are absent."""
+    rank = func.row_number().over(partition_by=partition, order_by=keyset.columns)
+    ranked = _after_cursor(stmt, keyset, page).add_columns(rank.label("page_rank")).subquery()
+    row = aliased(keyset.entity, ranked)
+    outer = select(row).where(ranked.c.page_rank <= page.first + 1).order_by(ranked.c.page_rank)
+    rows: dict[int, list[T]] = defaultdict(list)
+    for found in await session.scalars(outer):
+        rows[getattr(found, partition.key)].append(found)
+    return {parent: finish_page(found, page, keyset.key_of) for parent, found in rows.items()}
 
 
 def finish_page(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false
+from sqlalchemy.orm import QueryableAttribute
 
 from api.auth.principal import Principal
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
-def group_visible(principal: Principal, group_id: ColumnElement[int]) -> ColumnElement[bool]:
+def group_visible(principal: Principal, group_id: QueryableAttribute[int]) -> ColumnElement[bool]:
     """SQL condition: the row's group is one the principal may see."""
     if principal.group_ids is None:
         return group_id.is_not(None)
@@ -20,7 +21,7 @@ def group_visible(principal: Principal, group_id: ColumnElement[int]) -> ColumnE
     return group_id.in_(sorted(principal.group_ids))
 
 
-def scoped(stmt: S, principal: Principal, group_id: ColumnElement[int]) -> S:
+def scoped(stmt: S, principal: Principal, group_id: QueryableAttribute[int]) -> S:
     """``stmt`` restricted to the principal's groups, filtered in SQL."""
     if principal.group_ids is None:
         return stmt
