@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.services.coverage import tier_for
 from api.services.money import cents_to_decimal, decimal_to_cents
 from api.services.ssn import InvalidSSNError, normalize_ssn, ssn_hash, ssn_last4
+from db.models import CoverageTier, Relationship
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12))
@@ -49,3 +51,20 @@ def test_ssn_hash_is_keyed_and_format_blind() -> None:
 def test_unissuable_ssns_are_refused(bad: str) -> None:
     with pytest.raises(InvalidSSNError):
         normalize_ssn(bad)
+
+
+@pytest.mark.parametrize(
+    ("dependents", "tier"),
+    [
+        ([], CoverageTier.EMPLOYEE),
+        ([Relationship.SPOUSE], CoverageTier.EMPLOYEE_SPOUSE),
+        ([Relationship.DOMESTIC_PARTNER], CoverageTier.EMPLOYEE_SPOUSE),
+        ([Relationship.CHILD, Relationship.CHILD], CoverageTier.EMPLOYEE_CHILDREN),
+        ([Relationship.CHILD, Relationship.SPOUSE], CoverageTier.FAMILY),
+        ([Relationship.DOMESTIC_PARTNER, Relationship.CHILD], CoverageTier.FAMILY),
+    ],
+)
+def test_tier_is_derived_from_covered_dependents(
+    dependents: list[Relationship], tier: CoverageTier
+) -> None:
+    assert tier_for(covered_dependents=dependents) == tier

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api.loaders import Loaders
 from api.schema.connections import build_connection
 from api.schema.members import Member, MemberConnection, MemberFilter
 from db.queries import members as queries
@@ -32,7 +33,7 @@ async def roster(
     """A page of the group's members; ``totalCount`` is counted only when asked for.
 
     Through loaders, so a page of groups gets every group's members in one statement."""
-    loaders = info.context.loaders
+    loaders: Loaders = info.context.loaders
     page_request = PageRequest(first=first, after=after)
     query_filter = _filter(flt)
     page = await loaders.member_pages(query_filter, page_request).load(group_id)
