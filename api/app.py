@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.auth.access_tokens import TokenIssuer
+from api.auth.keys import load_signing_keys
+from api.auth.oauth_routes import OAuthEndpoints
+from api.auth.oauth_server import PortalAuthorizationServer
+from api.auth.pages import signin_routes
+from api.auth.web import AuthWeb
 from api.graphql_view import PortalGraphQL
 from api.logging import configure_logging
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -26,6 +33,13 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. Tests pass ``sessions`` bound to a connection they roll back."""
     configure_logging(settings)
+    _allow_plain_http_in_development(settings)
+    issuer = TokenIssuer(
+        keys=load_signing_keys(settings),
+        issuer=settings.issuer,
+        audience=settings.audience,
+        lifetime_seconds=settings.access_token_seconds,
+    )
     engine: AsyncEngine | None = None
     if sessions is None:
         engine = create_engine(
@@ -35,18 +49,30 @@ def create_app(
     graphql = PortalGraphQL(
         sessions=sessions,
         settings=settings,
+        issuer=issuer,
         schema=build_schema(settings),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
     )
+    web = AuthWeb(sessions=sessions, settings=settings)
+    oauth = OAuthEndpoints(
+        web=web, server=PortalAuthorizationServer(issuer=issuer, settings=settings)
+    )
     return Starlette(
-        routes=_routes(graphql, sessions),
+        routes=[*_routes(graphql, sessions), *oauth.routes(), *signin_routes(web)],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
         lifespan=_lifespan(engine),
     )
+
+
+def _allow_plain_http_in_development(settings: Settings) -> None:
+    """Authlib refuses http:// URLs unless told otherwise; development serves plain HTTP on
+    loopback. Production runs behind TLS (uvicorn --proxy-headers sees https)."""
+    if not settings.is_production:
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
 
 def _routes(graphql: PortalGraphQL, sessions: async_sessionmaker[AsyncSession]) -> list[Route]:

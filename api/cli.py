@@ -7,7 +7,9 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from api.cli_identity import add_identity_commands
 from api.settings import get_settings
+from db.demo_identity import DEMO_PASSWORD
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -30,10 +32,30 @@ def _serve(args: argparse.Namespace) -> int:
 def _print_welcome(host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     settings = get_settings()
-    print(f"Group Portal API ({settings.env}) on {base}")  # noqa: T201
+    lines = [
+        f"Group Portal API ({settings.env}) on {base}",
+        f"  Health:   {base}/healthz  {base}/readyz",
+    ]
     if not settings.is_production:
-        pass
-    print(f"  Health:    {base}/healthz  {base}/readyz")  # noqa: T201
+        lines += _DEMO_TEXT.format(base=base, password=DEMO_PASSWORD).splitlines()
+    print("\n".join(lines))  # noqa: T201
+
+
+_DEMO_TEXT = """  GraphiQL: {base}/graphql
+  Sign-in page: {base}/signin   (the portal's OAuth flow starts at {base}/oauth/authorize)
+
+  Demo accounts, all with the password: {password}
+    leader@demo.test   benefit leader of G100001 and G100002
+                       (group admin; billing and eligibility MANAGE)
+    viewer@demo.test   benefit leader of G100001 (billing and eligibility VIEW)
+    rep@demo.test      group-accounts representative   } internal: set up an authenticator
+    support@demo.test  access support                  } app (TOTP) at first sign-in
+    admin@demo.test    administrator                   }
+
+  A token for GraphiQL (add the header  Authorization: Bearer <token>):
+    .venv/bin/portal token --user leader@demo.test \\
+        --scope "group:read eligibility:read billing:read"
+    then ask:  {{ viewer {{ email scopes grants {{ group {{ groupNumber }} }} }} }}"""
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -45,8 +67,9 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
+    from db.demo_identity import seed_demo_identity
     from db.seed import DatabaseNotEmptyError, database_is_empty, seed
-    from db.session import create_engine
+    from db.session import create_engine, create_sessionmaker
 
     settings = get_settings()
 
@@ -64,12 +87,15 @@ def _seed(args: argparse.Namespace) -> int:
                 ssn_hash_key=settings.ssn_hash_key.get_secret_value(),
                 progress=lambda line: print(f"  {line}", file=sys.stderr),  # noqa: T201
             )
+            async with create_sessionmaker(engine)() as session:
+                await seed_demo_identity(session)
+                await session.commit()
         except DatabaseNotEmptyError as exc:
             print(f"portal seed: {exc}", file=sys.stderr)  # noqa: T201
             return 1
         finally:
             await engine.dispose()
-        print(f"seeded: {summary}")  # noqa: T201
+        print(f"seeded: {summary}; demo users and OAuth clients added")  # noqa: T201
         return 0
 
     return asyncio.run(run())
@@ -119,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=_schema)
+    add_identity_commands(commands)
     return parser
 
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from api.auth.principal import Principal
 from api.loaders import Loaders
+from api.services.audit import AuditTrail
 from api.settings import Settings
 
 
@@ -23,6 +24,7 @@ class Context:
     principal: Principal
     loaders: Loaders
     settings: Settings
+    audit: AuditTrail
 
     @property
     def request_id(self) -> str:

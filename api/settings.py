@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that make development work out of the box. Production refuses them.
 DEV_SSN_HASH_KEY = "development-only-ssn-hash-key-change-me"
+DEV_SECRET_KEY = "development-only-secret-key-change-me-0123456789"
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,20 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2_000, ge=100)
     max_directives: int = Field(default=20, ge=1)
     mask_errors: bool | None = None
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "group-portal-api"
+    jwt_private_key: SecretStr | None = None
+    dev_key_file: str = ".portal-dev-signing-key.json"
+    access_token_seconds: int = Field(default=600, ge=60, le=3600)
+    refresh_token_seconds: int = Field(default=12 * 3600, ge=300)
+    token_family_seconds: int = Field(default=12 * 3600, ge=300)
+    authorization_code_seconds: int = Field(default=60, ge=10, le=600)
+    session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    session_absolute_seconds: int = Field(default=12 * 3600, ge=300)
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_window_seconds: int = Field(default=15 * 60, ge=60)
+    lockout_seconds: int = Field(default=15 * 60, ge=60)
     log_level: str = "INFO"
 
     @property
@@ -41,13 +56,21 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Settings:
-        if self.is_production and self.ssn_hash_key.get_secret_value() == DEV_SSN_HASH_KEY:
-            raise ValueError(
-                "PORTAL_SSN_HASH_KEY still has its development default; "
-                "set a random secret of at least 32 characters in production"
-            )
-        if self.is_production and len(self.ssn_hash_key.get_secret_value()) < 32:
-            raise ValueError("PORTAL_SSN_HASH_KEY must be at least 32 characters in production")
+        if not self.is_production:
+            return self
+        for name, value, default in (
+            ("PORTAL_SSN_HASH_KEY", self.ssn_hash_key, DEV_SSN_HASH_KEY),
+            ("PORTAL_SECRET_KEY", self.secret_key, DEV_SECRET_KEY),
+        ):
+            if value.get_secret_value() == default:
+                raise ValueError(
+                    f"{name} still has its development default; "
+                    "set a random secret of at least 32 characters in production"
+                )
+            if len(value.get_secret_value()) < 32:
+                raise ValueError(f"{name} must be at least 32 characters in production")
+        if self.jwt_private_key is None:
+            raise ValueError("PORTAL_JWT_PRIVATE_KEY (a PEM RSA key) is required in production")
         return self
 
 

@@ -16,11 +16,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from api.auth.access_tokens import TokenIssuer
+from api.auth.keys import load_signing_keys
+from api.auth.policy import ALL_SCOPES
 from api.settings import Settings
+from db.demo_identity import seed_demo_identity
 from db.migrate import upgrade
 from db.seed import seed
-from db.session import create_engine, is_sqlite
-from tests.helpers import StatementCounter
+from db.session import create_engine, create_sessionmaker, is_sqlite
+from tests.helpers import StatementCounter, Tokens
 
 SEED_TODAY = dt.date(2026, 11, 15)
 SEED_GROUPS = 6
@@ -61,15 +65,38 @@ def seeded_database(database_url: str) -> str:
             ssn_hash_key=SSN_KEY,
             today=SEED_TODAY,
         )
+        async with create_sessionmaker(engine)() as session:
+            await seed_demo_identity(session)
+            await session.commit()
         await engine.dispose()
 
     asyncio.run(fill())
     return database_url
 
 
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("keys") / "signing-key.json")
+
+
 @pytest.fixture
-def settings(seeded_database: str) -> Settings:
-    return Settings(database_url=seeded_database, ssn_hash_key=SSN_KEY)
+def settings(seeded_database: str, key_file: str) -> Settings:
+    return Settings(database_url=seeded_database, ssn_hash_key=SSN_KEY, dev_key_file=key_file)
+
+
+@pytest.fixture
+def issuer(settings: Settings) -> TokenIssuer:
+    return TokenIssuer(
+        keys=load_signing_keys(settings),
+        issuer=settings.issuer,
+        audience=settings.audience,
+        lifetime_seconds=settings.access_token_seconds,
+    )
+
+
+@pytest.fixture
+def tokens(connection: AsyncConnection, issuer: TokenIssuer) -> Tokens:
+    return Tokens(connection, issuer)
 
 
 @pytest.fixture
@@ -97,14 +124,22 @@ def sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-async def client(
+async def anonymous(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The real ASGI app over HTTP (httpx's ASGI transport)."""
+    """The real ASGI app over HTTP (httpx's ASGI transport), without credentials."""
     app = create_app(settings, sessions=sessions)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
         yield client
+
+
+@pytest.fixture
+async def client(anonymous: httpx.AsyncClient, tokens: Tokens) -> httpx.AsyncClient:
+    """The app as a group-accounts rep asking for every scope (effective: the rep's)."""
+    token = await tokens.for_user("rep@demo.test", ALL_SCOPES)
+    anonymous.headers["Authorization"] = f"Bearer {token}"
+    return anonymous
 
 
 @pytest.fixture

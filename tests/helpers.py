@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
 import httpx
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from api.auth.access_tokens import TokenIssuer
+from db.models import User
 
 # Port 1 on loopback refuses connections at once: a database that is down.
 UNREACHABLE_DATABASE = "postgresql+asyncpg://portal@127.0.0.1:1/portal"
 
 
 async def graphql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
 ) -> httpx.Response:
-    return await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    """POST a GraphQL operation, with ``token`` as the bearer credential when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
 
 
 def graphql_ok(response: httpx.Response) -> dict[str, Any]:
@@ -39,6 +51,38 @@ def graphql_errors(response: httpx.Response) -> list[dict[str, Any]]:
 
 def global_id(type_name: str, pk: int | str) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+class Tokens:
+    """Real access tokens for seeded users and clients, minted with the server's key."""
+
+    def __init__(self, connection: AsyncConnection, issuer: TokenIssuer) -> None:
+        self.connection = connection
+        self.issuer = issuer
+
+    async def user_id(self, email: str) -> int:
+        user_id = await self.connection.scalar(select(User.id).where(User.email_key == email))
+        assert user_id is not None, email
+        return int(user_id)
+
+    async def for_user(
+        self, email: str, scopes: Iterable[str], *, client_id: str = "portal-web"
+    ) -> str:
+        user_id = await self.user_id(email)
+        return self.issuer.issue(
+            subject=f"user:{user_id}",
+            client_id=client_id,
+            scope=" ".join(sorted(scopes)),
+            family=None,
+        )
+
+    def for_client(self, client_id: str, scopes: Iterable[str]) -> str:
+        return self.issuer.issue(
+            subject=f"client:{client_id}",
+            client_id=client_id,
+            scope=" ".join(sorted(scopes)),
+            family=None,
+        )
 
 
 class StatementCounter:

@@ -22,7 +22,11 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 @pytest.fixture
 def sqlite_env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PORTAL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    return {
+        **os.environ,
+        "PORTAL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "PORTAL_DEV_KEY_FILE": str(tmp_path / "signing-key.json"),
+    }
 
 
 def test_every_command_has_help() -> None:
@@ -83,12 +87,23 @@ def _wait_ready(base: str) -> None:
     raise AssertionError("the server did not become ready")
 
 
-def test_served_api_answers_a_roster_query_over_http(server: str) -> None:
+def test_served_api_answers_a_roster_query_over_http(
+    server: str, sqlite_env: dict[str, str]
+) -> None:
+    env = sqlite_env
     query = (
         '{ group(groupNumber: "G100001") { members(first: 5) { totalCount '
         "edges { node { memberId coverages { tier plan { code } } } } } } }"
     )
-    response = httpx.post(f"{server}/graphql", json={"query": query})
+    token = _run(
+        ["token", "--user", "leader@demo.test", "--scope", "group:read eligibility:read"], env
+    )
+    assert token.returncode == 0, token.stderr
+    response = httpx.post(
+        f"{server}/graphql",
+        json={"query": query},
+        headers={"Authorization": f"Bearer {token.stdout.strip()}"},
+    )
     assert response.status_code == 200
     members = response.json()["data"]["group"]["members"]
     assert members["totalCount"] > 0

@@ -137,4 +137,6 @@ async def test_statement_count_does_not_grow_with_page_size(
         assert data
     # then the number of SQL statements is the same
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 8
+    # 4 to authenticate (revocation, user, roles, grants), 1 audit insert, up to 4
+    # savepoint statements of the test harness, and the query's own handful.
+    assert counts[0] <= 16

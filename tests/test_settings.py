@@ -30,6 +30,20 @@ def test_production_refuses_a_short_ssn_key(monkeypatch: pytest.MonkeyPatch) -> 
 def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "k" * 40)
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PORTAL_JWT_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----...")
     settings = Settings()
     assert settings.is_production
     assert settings.masks_errors
+
+
+def test_production_needs_its_own_secret_key_and_signing_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "k" * 40)
+    with pytest.raises(ValidationError, match="PORTAL_SECRET_KEY still has its development"):
+        Settings()
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
+    with pytest.raises(ValidationError, match="PORTAL_JWT_PRIVATE_KEY"):
+        Settings()

@@ -1,25 +1,57 @@
-"""The caller of a request, as every scoped query sees it.
+"""The caller of a request, as every permission check and scoped query sees it.
 
 Row scoping (SPEC §3: a benefit leader only ever sees the groups granted to them) reads
 ``group_ids``: ``None`` means every group (internal staff and systems), otherwise exactly
-the groups granted. The identity issue builds principals from tokens; until then the
-service runs only in development, where every request is the development principal.
+the groups granted. ``scopes`` are already the effective scopes (token ∩ roles).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from db.models import AccessLevel, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A benefit leader's access to one group."""
+
+    group_id: int
+    billing: AccessLevel
+    eligibility: AccessLevel
+    group_admin: bool
+
+    def level(self, area: str) -> AccessLevel:
+        return self.billing if area == "billing" else self.eligibility
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     subject: str
     scopes: frozenset[str]
-    group_ids: frozenset[int] | None
+    internal: bool
+    user_id: int | None = None
+    client_id: str | None = None
+    roles: frozenset[Role] = frozenset()
+    grants: Mapping[int, Grant] = field(default_factory=dict)
+    token_id: str | None = None
+
+    @property
+    def group_ids(self) -> frozenset[int] | None:
+        """``None``: every group; otherwise the granted groups only."""
+        return None if self.internal else frozenset(self.grants)
 
     @property
     def sees_all_groups(self) -> bool:
-        return self.group_ids is None
+        return self.internal
 
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
 
-DEVELOPMENT_PRINCIPAL = Principal(subject="development", scopes=frozenset({"*"}), group_ids=None)
+    def may_access(self, group_id: int, area: str, needed: AccessLevel) -> bool:
+        """Internal callers reach every group; a leader needs a grant at ``needed`` or above."""
+        if self.internal:
+            return True
+        grant = self.grants.get(group_id)
+        return grant is not None and grant.level(area).allows(needed)

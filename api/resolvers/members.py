@@ -34,6 +34,7 @@ async def roster(
 
     Through loaders, so a page of groups gets every group's members in one statement."""
     loaders: Loaders = info.context.loaders
+    info.context.audit.record("member.read", target_type="Group", target_id=str(group_id))
     page_request = PageRequest(first=first, after=after)
     query_filter = _filter(flt)
     page = await loaders.member_pages(query_filter, page_request).load(group_id)

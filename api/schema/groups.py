@@ -9,6 +9,8 @@ from typing import Annotated, Self
 import strawberry
 from strawberry import relay
 
+from api.auth.permissions import requires
+from api.auth.policy import ELIGIBILITY_READ, GROUP_READ
 from api.resolvers.members import roster
 from api.schema.common import Address
 from api.schema.connections import CountedConnection
@@ -59,14 +61,18 @@ class Group(relay.Node):
     ) -> list[Self | None]:
         return await load_nodes(node_ids, info.context.loaders.group, cls.from_row)
 
-    @strawberry.field(description="The plans this group offers, by plan code.")
+    @strawberry.field(
+        description="The plans this group offers, by plan code.", extensions=requires(GROUP_READ)
+    )
     async def plans(self, info: strawberry.Info) -> list[Plan]:
         rows = await info.context.loaders.offered_plans.load(self.pk)
         return [Plan.from_row(row) for row in rows]
 
     @strawberry.field(
         description="The group's members (subscribers and dependents) by last name, first "
-        "name. At most 100 per page."
+        "name. At most 100 per page. Needs `eligibility:read` and, for a benefit leader, "
+        "eligibility access to the group.",
+        extensions=requires(ELIGIBILITY_READ, area="eligibility"),
     )
     async def members(
         self,

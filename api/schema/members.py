@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 from strawberry import relay
 
+from api.auth.permissions import requires
+from api.auth.policy import ELIGIBILITY_READ
 from api.schema.common import Address, address_or_none
 from api.schema.connections import CountedConnection
 from api.schema.enums import CoverageTier, MemberStatus, Relationship, Sex
@@ -86,9 +88,18 @@ class Member(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(node_ids, info.context.loaders.member, cls.from_row)
+        members = await load_nodes(node_ids, info.context.loaders.member, cls.from_row)
+        for member in members:
+            if member is not None:
+                info.context.audit.record(
+                    "member.read", target_type="Member", target_id=member.member_id
+                )
+        return members
 
-    @strawberry.field(description="The subscriber's dependents; empty for a dependent.")
+    @strawberry.field(
+        description="The subscriber's dependents; empty for a dependent.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
     async def dependents(self, info: strawberry.Info) -> list[Member]:
         if self.subscriber_pk is not None:
             return []
@@ -102,7 +113,10 @@ class Member(relay.Node):
         row = await info.context.loaders.member.load(self.subscriber_pk)
         return None if row is None else Member.from_row(row)
 
-    @strawberry.field(description="Full coverage history, oldest span first.")
+    @strawberry.field(
+        description="Full coverage history, oldest span first.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
     async def coverages(self, info: strawberry.Info) -> list[Coverage]:
         rows = await info.context.loaders.coverages.load(self.pk)
         return [Coverage.from_row(row) for row in rows]

@@ -8,8 +8,13 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from api.auth.permissions import requires, signed_in
+from api.auth.policy import AUDIT_READ, GROUP_READ
+from api.resolvers import audit as audit_resolvers
 from api.resolvers import groups as group_resolvers
+from api.schema.audit import AuditEventConnection, AuditEventFilter
 from api.schema.groups import Group, GroupConnection, GroupFilter
+from api.schema.viewer import Viewer, resolve_viewer
 from db.queries.paging import MAX_PAGE_SIZE, PageRequestError
 
 PageSize = Annotated[int, strawberry.argument(description="Page size, 1 to 100.")]
@@ -20,7 +25,8 @@ After = Annotated[str | None, strawberry.argument(description="`endCursor` of th
 class Query:
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not "
-        "visible to the caller."
+        "visible to the caller.",
+        extensions=requires(GROUP_READ),
     )
     async def node(
         self,
@@ -34,7 +40,8 @@ class Query:
 
     @strawberry.field(
         description="Objects by global ID, in the order asked; null for each that does not "
-        "exist or is not visible. At most 100 IDs."
+        "exist or is not visible. At most 100 IDs.",
+        extensions=requires(GROUP_READ),
     )
     async def nodes(
         self,
@@ -46,7 +53,10 @@ class Query:
         # Resolved concurrently so that the loaders batch them: one statement per type.
         return list(await asyncio.gather(*(gid.resolve_node(info) for gid in ids)))
 
-    @strawberry.field(description="Groups visible to the caller, by group number.")
+    @strawberry.field(
+        description="Groups visible to the caller, by group number.",
+        extensions=requires(GROUP_READ),
+    )
     async def groups(
         self,
         info: strawberry.Info,
@@ -58,10 +68,35 @@ class Query:
     ) -> GroupConnection:
         return await group_resolvers.groups(info, first=first, after=after, flt=filter)
 
-    @strawberry.field(description="A group by its group number; null when not found.")
+    @strawberry.field(
+        description="A group by its group number; null when not found or not visible.",
+        extensions=requires(GROUP_READ),
+    )
     async def group(
         self,
         info: strawberry.Info,
         group_number: Annotated[str, strawberry.argument(description="E.g. `G100234`.")],
     ) -> Group | None:
         return await group_resolvers.group_by_number(info, group_number)
+
+    @strawberry.field(
+        description="Who is calling, with roles, grants and effective scopes.",
+        extensions=signed_in(),
+    )
+    async def viewer(self, info: strawberry.Info) -> Viewer:
+        return await resolve_viewer(info)
+
+    @strawberry.field(
+        description="The audit log, newest first; needs `audit:read`. At most 100 per page.",
+        extensions=requires(AUDIT_READ),
+    )
+    async def audit_events(
+        self,
+        info: strawberry.Info,
+        first: PageSize = 20,
+        after: After = None,
+        filter: Annotated[
+            AuditEventFilter | None, strawberry.argument(description="Narrow the log.")
+        ] = None,
+    ) -> AuditEventConnection:
+        return await audit_resolvers.audit_events(info, first=first, after=after, flt=filter)

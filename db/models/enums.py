@@ -50,3 +50,56 @@ class PlanType(enum.StrEnum):
     DPPO = "DPPO"
     DHMO = "DHMO"
     INDEMNITY = "INDEMNITY"
+
+
+class UserStatus(enum.StrEnum):
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    LOCKED = "LOCKED"
+    DISABLED = "DISABLED"
+
+
+class Role(enum.StrEnum):
+    """Internal roles. Benefit leaders are not a role here but per-group grants."""
+
+    REP = "REP"
+    SUPPORT = "SUPPORT"
+    ADMIN = "ADMIN"
+
+
+class AccessLevel(enum.StrEnum):
+    """A benefit leader's access to one area of one group; ordered NONE < VIEW < MANAGE."""
+
+    NONE = "NONE"
+    VIEW = "VIEW"
+    MANAGE = "MANAGE"
+
+    @property
+    def rank(self) -> int:
+        return _ACCESS_RANK[self]
+
+    def allows(self, needed: AccessLevel) -> bool:
+        return self.rank >= needed.rank
+
+
+_ACCESS_RANK = {AccessLevel.NONE: 0, AccessLevel.VIEW: 1, AccessLevel.MANAGE: 2}
+
+
+class LoginOutcome(enum.StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+
+
+class LoginFailureReason(enum.StrEnum):
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+    UNKNOWN_EMAIL = "UNKNOWN_EMAIL"
+    LOCKED = "LOCKED"
+    DISABLED = "DISABLED"
+    NOT_ACTIVATED = "NOT_ACTIVATED"
+    MFA_FAILED = "MFA_FAILED"
+    UNKNOWN_CLIENT = "UNKNOWN_CLIENT"
+
+
+class AuditOutcome(enum.StrEnum):
+    ALLOWED = "ALLOWED"
+    DENIED = "DENIED"

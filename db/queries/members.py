@@ -14,6 +14,9 @@ from db.models import Coverage, GroupPlan, Member, MemberStatus, Plan, Relations
 from db.queries.paging import Keyset, Page, PageRequest, fetch_page, fetch_pages
 from db.queries.scope import scoped
 
+# Members are the eligibility area's rows (SPEC §3: eligibility:read covers member PHI).
+ELIGIBILITY = "eligibility"
+
 
 @dataclass(frozen=True, slots=True)
 class MemberFilter:
@@ -31,7 +34,9 @@ class CoverageRow:
 
 
 def _roster(principal: Principal, group_ids: Sequence[int], flt: MemberFilter) -> Select[Member]:
-    stmt = scoped(select(Member), principal, Member.group_id).where(Member.group_id.in_(group_ids))
+    stmt = scoped(select(Member), principal, Member.group_id, ELIGIBILITY).where(
+        Member.group_id.in_(group_ids)
+    )
     if flt.search and flt.search.strip():
         stmt = stmt.where(_search_clause(flt.search.strip()))
     if flt.statuses:
@@ -93,7 +98,7 @@ async def count_members(
 async def members_by_ids(
     session: AsyncSession, principal: Principal, ids: Sequence[int]
 ) -> dict[int, Member]:
-    stmt = scoped(select(Member), principal, Member.group_id).where(Member.id.in_(ids))
+    stmt = scoped(select(Member), principal, Member.group_id, ELIGIBILITY).where(Member.id.in_(ids))
     return {member.id: member for member in await session.scalars(stmt)}
 
 
@@ -102,7 +107,7 @@ async def dependents_by_subscriber(
 ) -> dict[int, list[Member]]:
     """Each subscriber's dependents in member-ID order (spouse first, then children)."""
     stmt = (
-        scoped(select(Member), principal, Member.group_id)
+        scoped(select(Member), principal, Member.group_id, ELIGIBILITY)
         .where(Member.subscriber_id.in_(subscriber_ids))
         .order_by(Member.member_id)
     )
@@ -124,6 +129,7 @@ async def coverages_by_member(
             .join(Plan, Plan.id == GroupPlan.plan_id),
             principal,
             GroupPlan.group_id,
+            ELIGIBILITY,
         )
         .where(Coverage.member_id.in_(member_ids))
         .order_by(Coverage.member_id, Coverage.effective_date)

@@ -84,6 +84,11 @@ class Keyset(Generic[T]):
     entity: type[T]
     columns: tuple[QueryableAttribute[Any], ...]
     key_of: Callable[[T], list[Any]]
+    descending: bool = False
+
+    @property
+    def order_by(self) -> list[Any]:
+        return [c.desc() if self.descending else c.asc() for c in self.columns]
 
 
 def _after_cursor(stmt: Select[T], keyset: Keyset[T], page: PageRequest) -> Select[T]:
@@ -91,6 +96,8 @@ def _after_cursor(stmt: Select[T], keyset: Keyset[T], page: PageRequest) -> Sele
         return stmt
     types = [column.type.python_type for column in keyset.columns]
     cursor = decode_cursor(page.after, types)
+    if keyset.descending:
+        return stmt.where(tuple_(*keyset.columns) < tuple_(*cursor))
     return stmt.where(tuple_(*keyset.columns) > tuple_(*cursor))
 
 
@@ -98,7 +105,7 @@ async def fetch_page(
     session: AsyncSession, stmt: Select[T], keyset: Keyset[T], page: PageRequest
 ) -> Page[T]:
     """One page of ``stmt`` in keyset order: an index-friendly ``LIMIT n+1``."""
-    limited = _after_cursor(stmt, keyset, page).order_by(*keyset.columns).limit(page.first + 1)
+    limited = _after_cursor(stmt, keyset, page).order_by(*keyset.order_by).limit(page.first + 1)
     rows = (await session.scalars(limited)).all()
     return finish_page(rows, page, keyset.key_of)
 
@@ -112,7 +119,7 @@ async def fetch_pages(
 ) -> dict[int, Page[T]]:
     """The same page of ``stmt`` for every parent in one statement, by ``partition``.
     Parents without rows are absent."""
-    rank = func.row_number().over(partition_by=partition, order_by=keyset.columns)
+    rank = func.row_number().over(partition_by=partition, order_by=keyset.order_by)
     ranked = _after_cursor(stmt, keyset, page).add_columns(rank.label("page_rank")).subquery()
     row = aliased(keyset.entity, ranked)
     outer = select(row).where(ranked.c.page_rank <= page.first + 1).order_by(ranked.c.page_rank)
