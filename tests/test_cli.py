@@ -3,102 +3,110 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-PORTAL = [sys.executable, "-m", "api.cli"]
-
-
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*PORTAL, *args], env=env, capture_output=True, text=True, check=False)
+from tests.live_server import live_server, portal_env, run_portal
 
 
 @pytest.fixture
-def sqlite_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PORTAL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        "PORTAL_DEV_KEY_FILE": str(tmp_path / "signing-key.json"),
-    }
+def env(tmp_path: Path) -> dict[str, str]:
+    return portal_env(tmp_path)
 
 
 def test_every_command_has_help() -> None:
-    for command in ("serve", "migrate", "seed", "schema"):
-        result = _run([command, "--help"], dict(os.environ))
+    for command in ("serve", "migrate", "seed", "schema", "create-user", "create-client", "token"):
+        result = run_portal([command, "--help"], dict(os.environ))
         assert result.returncode == 0
         assert "usage: portal" in result.stdout
 
 
-def test_migrate_then_seed_then_seed_if_empty_is_a_no_op(sqlite_env: dict[str, str]) -> None:
-    assert _run(["migrate"], sqlite_env).returncode == 0
-    first = _run(["seed", "--groups", "3", "--members", "60"], sqlite_env)
+def test_migrate_then_seed_then_seed_if_empty_is_a_no_op(env: dict[str, str]) -> None:
+    assert run_portal(["migrate"], env).returncode == 0
+    first = run_portal(["seed", "--groups", "3", "--members", "60"], env)
     assert first.returncode == 0, first.stderr
     assert "groups=3" in first.stdout
-    again = _run(["seed", "--if-empty"], sqlite_env)
+    again = run_portal(["seed", "--if-empty"], env)
     assert again.returncode == 0
     assert "not seeding" in again.stdout
-    refused = _run(["seed"], sqlite_env)
+    refused = run_portal(["seed"], env)
     assert refused.returncode == 1
     assert "portal seed:" in refused.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def test_create_user_and_client(env: dict[str, str]) -> None:
+    assert run_portal(["migrate"], env).returncode == 0
+    assert run_portal(["seed", "--groups", "2", "--members", "30"], env).returncode == 0
+    weak = run_portal(
+        ["create-user", "--email", "hr@acme.test", "--name", "Hana Ruiz", "--password-stdin"],
+        {**env, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert weak.returncode == 1  # no password on stdin: refused, nothing created
+    user = run_portal(
+        [
+            "create-user",
+            "--email",
+            "hr@acme.test",
+            "--name",
+            "Hana Ruiz",
+            "--invite",
+            "--grant",
+            "G100001:billing=VIEW,eligibility=MANAGE,admin",
+        ],
+        env,
+    )
+    assert user.returncode == 0, user.stderr
+    assert "INVITED" in user.stdout
+    client = run_portal(
+        [
+            "create-client",
+            "--client-id",
+            "broker-app",
+            "--name",
+            "Broker app",
+            "--scope",
+            "group:read",
+            "--grant-type",
+            "client_credentials",
+            "--confidential",
+        ],
+        env,
+    )
+    assert client.returncode == 0, client.stderr
+    assert "client secret (shown once" in client.stdout
+
+
+def test_token_is_refused_in_production(env: dict[str, str]) -> None:
+    production = {
+        **env,
+        "PORTAL_ENV": "production",
+        "PORTAL_SSN_HASH_KEY": "k" * 40,
+        "PORTAL_SECRET_KEY": "s" * 40,
+        "PORTAL_JWT_PRIVATE_KEY": "unused",
+    }
+    result = run_portal(["token", "--user", "rep@demo.test", "--scope", "group:read"], production)
+    assert result.returncode == 1
+    assert "development only" in result.stderr
 
 
 @pytest.fixture
-def server(sqlite_env: dict[str, str]) -> Iterator[str]:
-    """`portal serve` on loopback over a migrated, seeded SQLite file."""
-    assert _run(["migrate"], sqlite_env).returncode == 0
-    assert _run(["seed", "--groups", "2", "--members", "40"], sqlite_env).returncode == 0
-    port = _free_port()
-    process = subprocess.Popen(
-        [*PORTAL, "serve", "--port", str(port), "--quiet"],
-        env=sqlite_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base)
+def server(env: dict[str, str]) -> Iterator[str]:
+    with live_server(env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not become ready")
-
-
-def test_served_api_answers_a_roster_query_over_http(
-    server: str, sqlite_env: dict[str, str]
-) -> None:
-    env = sqlite_env
+def test_served_api_answers_a_roster_query_over_http(server: str, env: dict[str, str]) -> None:
+    token = run_portal(
+        ["token", "--user", "leader@demo.test", "--scope", "group:read eligibility:read"], env
+    )
+    assert token.returncode == 0, token.stderr
     query = (
         '{ group(groupNumber: "G100001") { members(first: 5) { totalCount '
         "edges { node { memberId coverages { tier plan { code } } } } } } }"
     )
-    token = _run(
-        ["token", "--user", "leader@demo.test", "--scope", "group:read eligibility:read"], env
-    )
-    assert token.returncode == 0, token.stderr
     response = httpx.post(
         f"{server}/graphql",
         json={"query": query},

@@ -11,8 +11,9 @@ import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from api.services.clients import create_client
 from api.settings import Settings
 from db.demo_identity import DEMO_PASSWORD, PORTAL_CLIENT
 from tests.helpers import graphql
@@ -180,3 +181,45 @@ async def test_client_credentials_for_internal_systems(anonymous: httpx.AsyncCli
         "subject": "client:claims-system",
         "clientId": "claims-system",
     }
+
+
+@pytest.fixture
+async def third_party(sessions: async_sessionmaker[AsyncSession]) -> str:
+    """A client that is not first-party: its users see a consent page."""
+    async with sessions() as db:
+        await create_client(
+            db,
+            client_id="broker-portal",
+            name="Broker Portal",
+            scopes={"group:read", "billing:read"},
+            grant_types=["authorization_code"],
+            redirect_uris=[REDIRECT],
+        )
+        await db.commit()
+    return "broker-portal"
+
+
+@pytest.mark.parametrize(
+    ("decision", "outcome"), [("allow", "code="), ("deny", "error=access_denied")]
+)
+async def test_third_party_clients_ask_for_consent(
+    anonymous: httpx.AsyncClient, browser: Browser, third_party: str, decision: str, outcome: str
+) -> None:
+    async with AsyncOAuth2Client(
+        client_id=third_party,
+        redirect_uri=REDIRECT,
+        scope="group:read billing:read",
+        code_challenge_method="S256",
+        transport=anonymous._transport,
+        base_url=BASE,
+    ) as client:
+        url, _state = client.create_authorization_url(
+            f"{BASE}/oauth/authorize", code_verifier=generate_token(64)
+        )
+    consent = await browser.sign_in(url, "leader@demo.test", DEMO_PASSWORD)
+    assert consent.status_code == 200
+    assert "Allow Broker Portal" in consent.text
+    assert "See invoices, payments, balances and letters" in consent.text
+    response = await browser.submit(consent, "/oauth/authorize", decision=decision)
+    assert response.status_code == 302
+    assert outcome in response.headers["location"]
