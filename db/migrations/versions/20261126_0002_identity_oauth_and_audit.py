@@ -55,8 +55,8 @@ def upgrade() -> None:
         sa.Column("redirect_uris", sa.Text(), nullable=False),
         sa.Column("allowed_scopes", sa.Text(), nullable=False),
         sa.Column("grant_types", sa.Text(), nullable=False),
-        sa.Column("first_party", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("disabled", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("first_party", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("disabled", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -163,7 +163,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("group_admin", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("group_admin", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
