@@ -1,4 +1,4 @@
-"""Word lists for ``db.seed``: names, employer words, streets and US cities.
+"""Word lists of the demo data: names, employer words, streets and US cities.
 
 Kept in the repository (rather than drawn from a fake-data library) so that seeded
 data is byte-identical across machines and library upgrades. The lists are modest on
