@@ -25,6 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
         reload=args.reload,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return 0
 
@@ -120,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--workers", type=int, default=None, help="worker processes")
     serve.add_argument("--quiet", action="store_true", help="do not print the welcome text")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-Proto/For are trusted (the TLS terminator's address)",
+    )
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser(
