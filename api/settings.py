@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_window_seconds: int = Field(default=15 * 60, ge=60)
     lockout_seconds: int = Field(default=15 * 60, ge=60)
+    invitation_days: int = Field(default=7, ge=1, le=30)
+    mail_mode: Literal["outbox", "smtp"] = "outbox"
+    mail_from: str = "Group Portal <portal@carrier.example>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_max_attempts: int = Field(default=6, ge=1)
+    edi_operations_email: str = "edi-operations@carrier.example"
     log_level: str = "INFO"
 
     @property

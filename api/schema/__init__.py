@@ -17,8 +17,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from api.schema.errors import ErrorPolicy
+from api.schema.group_mutations import GroupMutations
 from api.schema.limits import max_directives_rule
 from api.schema.query import Query
 from api.settings import Settings
@@ -40,10 +42,14 @@ def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     return extensions
 
 
+Mutation = merge_types("Mutation", (GroupMutations,))
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with limits from ``settings``; introspection only in development."""
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         extensions=_extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=True),
     )
@@ -51,4 +57,4 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 def schema_sdl() -> str:
     """The SDL checked in as ``schema.graphql`` (extensions do not change it)."""
-    return strawberry.Schema(query=Query).as_str() + "\n"
+    return strawberry.Schema(query=Query, mutation=Mutation).as_str() + "\n"

@@ -4,6 +4,7 @@ or the URL placed in the Alembic config by ``db.migrate``."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection
 from api.settings import get_settings
 from db import models  # noqa: F401  (registers every table on the metadata)
 from db.base import Base
+from db.models._types import UTCDateTime
 from db.session import create_engine
 
 target_metadata = Base.metadata
@@ -20,12 +22,21 @@ def _url() -> str:
     return context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render our UTCDateTime as the plain column type it stores (migrations must not
+    import application code that may change later)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

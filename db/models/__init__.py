@@ -1,11 +1,14 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from db.models.audit import AuditEvent
+from db.models.contacts import GroupContact
 from db.models.enums import (
     AccessLevel,
     AuditOutcome,
     BillingMode,
+    ContactKind,
     CoverageTier,
+    EmailStatus,
     GroupStatus,
     LoginFailureReason,
     LoginOutcome,
@@ -18,6 +21,8 @@ from db.models.enums import (
 )
 from db.models.groups import Group
 from db.models.identity import GroupGrant, LoginAttempt, RecoveryCode, SignInSession, User, UserRole
+from db.models.invitations import Invitation
+from db.models.mail import OutboundEmail
 from db.models.members import Coverage, Member
 from db.models.oauth import (
     AuthorizationCode,
@@ -34,18 +39,23 @@ __all__ = [
     "AuditOutcome",
     "AuthorizationCode",
     "BillingMode",
+    "ContactKind",
     "Coverage",
     "CoverageTier",
+    "EmailStatus",
     "Group",
+    "GroupContact",
     "GroupGrant",
     "GroupPlan",
     "GroupStatus",
+    "Invitation",
     "LoginAttempt",
     "LoginFailureReason",
     "LoginOutcome",
     "Member",
     "MemberStatus",
     "OAuthClient",
+    "OutboundEmail",
     "Plan",
     "PlanType",
     "RateSchedule",

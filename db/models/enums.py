@@ -103,3 +103,17 @@ class LoginFailureReason(enum.StrEnum):
 class AuditOutcome(enum.StrEnum):
     ALLOWED = "ALLOWED"
     DENIED = "DENIED"
+
+
+class ContactKind(enum.StrEnum):
+    BENEFIT_LEADER = "BENEFIT_LEADER"
+    BILLING = "BILLING"
+    SALES_REPRESENTATIVE = "SALES_REPRESENTATIVE"
+
+
+class EmailStatus(enum.StrEnum):
+    """PENDING until delivered (SENT); FAILED after the last retry."""
+
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
