@@ -4,7 +4,7 @@ or the URL placed in the Alembic config by ``db.migrate``."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -22,7 +22,7 @@ def _url() -> str:
     return context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our UTCDateTime as the plain column type it stores (migrations must not
     import application code that may change later)."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
