@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.auth.access_tokens import TokenIssuer
+from api.auth.invitation_pages import invitation_routes
 from api.auth.keys import load_signing_keys
 from api.auth.oauth_routes import OAuthEndpoints
 from api.auth.oauth_server import PortalAuthorizationServer
@@ -22,6 +23,7 @@ from api.auth.pages import signin_routes
 from api.auth.web import AuthWeb
 from api.graphql_view import PortalGraphQL
 from api.logging import configure_logging
+from api.mail_worker import MailWorker
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.schema import build_schema
 from api.settings import Settings
@@ -29,9 +31,16 @@ from db.session import create_engine, create_sessionmaker
 
 
 def create_app(
-    settings: Settings, *, sessions: async_sessionmaker[AsyncSession] | None = None
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    mail_worker: bool | None = None,
 ) -> Starlette:
-    """The ASGI app. Tests pass ``sessions`` bound to a connection they roll back."""
+    """The ASGI app. Tests pass ``sessions`` bound to a connection they roll back.
+
+    ``mail_worker``: deliver recorded mail in the background; by default only when the app
+    owns its engine, so tests that pass ``sessions`` send nothing behind their back.
+    """
     configure_logging(settings)
     _allow_plain_http_in_development(settings)
     issuer = TokenIssuer(
@@ -59,12 +68,17 @@ def create_app(
         web=web, server=PortalAuthorizationServer(issuer=issuer, settings=settings)
     )
     return Starlette(
-        routes=[*_routes(graphql, sessions), *oauth.routes(), *signin_routes(web)],
+        routes=[
+            *_routes(graphql, sessions),
+            *oauth.routes(),
+            *signin_routes(web),
+            *invitation_routes(web),
+        ],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
-        lifespan=_lifespan(engine),
+        lifespan=_lifespan(engine, _mail_worker(mail_worker, engine, sessions, settings)),
     )
 
 
@@ -96,10 +110,26 @@ def _routes(graphql: PortalGraphQL, sessions: async_sessionmaker[AsyncSession]) 
     ]
 
 
-def _lifespan(engine: AsyncEngine | None):  # type: ignore[no-untyped-def]
+def _mail_worker(
+    wanted: bool | None,
+    engine: AsyncEngine | None,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> MailWorker | None:
+    run = engine is not None if wanted is None else wanted
+    return MailWorker(sessions, settings) if run else None
+
+
+def _lifespan(  # type: ignore[no-untyped-def]
+    engine: AsyncEngine | None, mail_worker: MailWorker | None = None
+):
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if mail_worker is not None:
+            mail_worker.start()
         yield
+        if mail_worker is not None:
+            await mail_worker.stop()
         if engine is not None:
             await engine.dispose()
 

@@ -1,15 +1,17 @@
-"""The ``portal`` command: operational jobs (serve, migrate, seed, schema)."""
+"""The ``portal`` command: operational jobs (serve, migrate, seed, schema, outbox)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from api.cli_identity import add_identity_commands
 from api.settings import get_settings
 from db.demo_identity import DEMO_PASSWORD
+from db.models import OutboundEmail
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -110,6 +112,40 @@ def _schema(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    """Print the latest recorded mail, bodies included (development data), after one
+    delivery pass with ``--deliver``."""
+    emails = asyncio.run(_outbox_emails(limit=args.limit, deliver=args.deliver))
+    text = "\n\n".join(_describe_email(email) for email in emails)
+    print(text or "the outbox is empty")  # noqa: T201
+    return 0
+
+
+async def _outbox_emails(*, limit: int, deliver: bool) -> list[OutboundEmail]:
+    from api.services.mail import deliver_due, latest_emails
+    from db.session import create_engine, create_sessionmaker
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = create_sessionmaker(engine)
+        if deliver:
+            print(f"delivery pass: {await deliver_due(sessions, settings)}")  # noqa: T201
+        async with sessions() as session:
+            return await latest_emails(session, limit=limit)
+    finally:
+        await engine.dispose()
+
+
+def _describe_email(email: OutboundEmail) -> str:
+    head = (
+        f"{email.created_at:%Y-%m-%d %H:%M:%S}Z  {email.status}  attempts={email.attempts}"
+        f"  to={email.to_address}\nSubject: {email.subject}"
+    )
+    error = f"\nLast error: {email.last_error}" if email.last_error else ""
+    return head + error + "\n" + textwrap.indent(email.body_text, "    ")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Group Portal API operations.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +188,10 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=_schema)
+    outbox = commands.add_parser("outbox", help="print the latest outbound mail (development)")
+    outbox.add_argument("--limit", type=int, default=20, help="messages to show (default 20)")
+    outbox.add_argument("--deliver", action="store_true", help="run one delivery pass first")
+    outbox.set_defaults(handler=_outbox)
     add_identity_commands(commands)
     return parser
 

@@ -16,11 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.auth.principal import Principal
-from db.models import Group, Member, Plan
+from db.models import Group, GroupContact, Member, Plan, TierRate
+from db.queries import contacts as contact_queries
 from db.queries import groups as group_queries
 from db.queries import members as member_queries
+from db.queries import portal_users as portal_user_queries
+from db.queries import rates as rate_queries
 from db.queries.members import CoverageRow, MemberFilter
 from db.queries.paging import Page, PageRequest
+from db.queries.portal_users import PortalUserFilter, PortalUserRow
+from db.queries.rates import ScheduleRow
 
 V = TypeVar("V")
 
@@ -47,6 +52,10 @@ class Loaders:
     dependents: DataLoader[int, list[Member]] = field(init=False)
     coverages: DataLoader[int, list[CoverageRow]] = field(init=False)
     offered_plans: DataLoader[int, list[Plan]] = field(init=False)
+    rate_schedule: DataLoader[int, ScheduleRow | None] = field(init=False)
+    tier_rates: DataLoader[int, list[TierRate]] = field(init=False)
+    contact: DataLoader[int, GroupContact | None] = field(init=False)
+    contacts: DataLoader[int, list[GroupContact]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -58,6 +67,10 @@ class Loaders:
         loaders.dependents = loaders._many(member_queries.dependents_by_subscriber)
         loaders.coverages = loaders._many(member_queries.coverages_by_member)
         loaders.offered_plans = loaders._many(group_queries.plans_by_group)
+        loaders.rate_schedule = loaders._one(rate_queries.schedules_by_ids)
+        loaders.tier_rates = loaders._many(rate_queries.tier_rates_by_schedule)
+        loaders.contact = loaders._one(contact_queries.contacts_by_ids)
+        loaders.contacts = loaders._many(contact_queries.contacts_by_group)
         return loaders
 
     def _one(
@@ -90,6 +103,58 @@ class Loaders:
             )
 
         return self._keyed(("member_counts", flt), fetch, lambda: 0)
+
+    def schedule_pages(
+        self, plan_code: str | None, page: PageRequest
+    ) -> DataLoader[int, Page[ScheduleRow]]:
+        """Group id -> that group's page of rate schedules, newest first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[ScheduleRow]]]:
+            return rate_queries.schedules_pages(
+                self.session, self.principal, group_ids=keys, plan_code=plan_code, page=page
+            )
+
+        return self._keyed(("schedule_pages", plan_code, page), fetch, lambda: Page.empty(page))
+
+    def schedule_counts(self, plan_code: str | None) -> DataLoader[int, int]:
+        """Group id -> how many rate schedules it has (of ``plan_code``, when given)."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return rate_queries.count_schedules(
+                self.session, self.principal, group_ids=keys, plan_code=plan_code
+            )
+
+        return self._keyed(("schedule_counts", plan_code), fetch, lambda: 0)
+
+    def portal_user(self) -> DataLoader[int, PortalUserRow | None]:
+        """User id -> that portal user, when the caller manages one of their groups."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, PortalUserRow]]:
+            return portal_user_queries.portal_users_by_ids(self.session, self.principal, keys)
+
+        return self._keyed(("portal_user",), fetch, lambda: None)
+
+    def portal_user_pages(
+        self, flt: PortalUserFilter, page: PageRequest
+    ) -> DataLoader[int, Page[PortalUserRow]]:
+        """Group id -> that group's page of portal users, for these arguments."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[PortalUserRow]]]:
+            return portal_user_queries.portal_user_pages(
+                self.session, self.principal, group_ids=keys, flt=flt, page=page
+            )
+
+        return self._keyed(("portal_user_pages", flt, page), fetch, lambda: Page.empty(page))
+
+    def portal_user_counts(self, flt: PortalUserFilter) -> DataLoader[int, int]:
+        """Group id -> how many of its portal users match ``flt``."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return portal_user_queries.count_portal_users(
+                self.session, self.principal, group_ids=keys, flt=flt
+            )
+
+        return self._keyed(("portal_user_counts", flt), fetch, lambda: 0)
 
     def _keyed(
         self, key: Hashable, fetch: Fetch[V], missing: Callable[[], V]

@@ -18,7 +18,17 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("serve", "migrate", "seed", "schema", "create-user", "create-client", "token"):
+    commands = (
+        "serve",
+        "migrate",
+        "seed",
+        "schema",
+        "create-user",
+        "create-client",
+        "token",
+        "outbox",
+    )
+    for command in commands:
         result = run_portal([command, "--help"], dict(os.environ))
         assert result.returncode == 0
         assert "usage: portal" in result.stdout

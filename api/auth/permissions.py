@@ -14,6 +14,8 @@ import strawberry
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
+from api.auth.policy import REP_GROUPS, USERS_MANAGE
+from api.services.web_access_rules import authority_over, managed_group_ids
 from db.models import AccessLevel, AuditOutcome
 
 
@@ -71,3 +73,32 @@ class SignedIn(BasePermission):
 def signed_in() -> list[FieldExtension]:
     """The declared policy of fields every caller may read about themselves."""
     return [PermissionExtension(permissions=[SignedIn()], use_directives=False)]
+
+
+class ManagesPortalUsers(BasePermission):
+    """Managing portal users (SPEC §2 Web access): representatives (``rep:groups``) and
+    group admins (``users:manage``). On a field of a group, only a representative or an
+    admin of *that* group passes (``api.services.web_access_rules.authority_over``)."""
+
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012  (Strawberry's class attribute)
+    message = "You do not have permission to manage portal users (rep:groups or users:manage)."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        group_id = getattr(source, "pk", None)
+        if group_id is None:
+            allowed = managed_group_ids(principal) != frozenset()
+        else:
+            allowed = authority_over(principal, group_id) is not None
+        if not allowed:
+            info.context.audit.record(
+                f"denied:{info.path.typename}.{info.field_name}",
+                outcome=AuditOutcome.DENIED,
+                changes={"needs": f"{REP_GROUPS} or {USERS_MANAGE}"},
+            )
+        return allowed
+
+
+def manages_portal_users() -> list[FieldExtension]:
+    """The extensions list of web-access fields (see ``ManagesPortalUsers``)."""
+    return [PermissionExtension(permissions=[ManagesPortalUsers()], use_directives=False)]

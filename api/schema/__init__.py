@@ -19,10 +19,14 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.schema.contacts import ContactMutations
 from api.schema.errors import ErrorPolicy
+from api.schema.group_activate import GroupActivateMutations
 from api.schema.group_mutations import GroupMutations
 from api.schema.limits import max_directives_rule
 from api.schema.query import Query
+from api.schema.rates import RateMutations
+from api.schema.web_access import WebAccessMutations
 from api.settings import Settings
 
 
@@ -42,7 +46,10 @@ def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     return extensions
 
 
-Mutation = merge_types("Mutation", (GroupMutations,))
+Mutation = merge_types(
+    "Mutation",
+    (GroupMutations, GroupActivateMutations, RateMutations, ContactMutations, WebAccessMutations),
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -1,4 +1,7 @@
-"""The rep's group-setup mutations (need `rep:groups`)."""
+"""The rep's group-setup mutations (need `rep:groups`): create, update, offer a plan.
+
+Rates are in ``api.schema.rates``, contacts in ``api.schema.contacts`` and activation in
+``api.schema.group_activate``."""
 
 from __future__ import annotations
 
@@ -7,12 +10,15 @@ import enum
 from typing import Annotated
 
 import strawberry
+from strawberry import relay
 
 from api.auth.permissions import requires
 from api.auth.policy import REP_GROUPS
 from api.resolvers.mutations import commit, discard
 from api.schema.enums import BillingMode
 from api.schema.groups import Group
+from api.schema.lookups import visible_group
+from api.schema.plans import Plan
 from api.schema.user_errors import UserError, user_errors
 from api.services import groups as service
 from api.services.rules import RuleViolation
@@ -67,6 +73,95 @@ class GroupCreatePayload:
     user_errors: list[GroupCreateUserError] = strawberry.field(description="Empty on success.")
 
 
+@strawberry.input(
+    description="Changes to a group; leave a field out to keep it. None of them may be null."
+)
+class GroupUpdateInput:
+    id: relay.GlobalID = strawberry.field(description="The group's `id`.")
+    name: strawberry.Maybe[str] = strawberry.field(description="The employer's legal name.")
+    address: strawberry.Maybe[AddressInput] = strawberry.field(
+        description="The employer's address (all of it)."
+    )
+    billing_mode: strawberry.Maybe[BillingMode] = strawberry.field(
+        description="LIST_BILL or SELF_BILL."
+    )
+    effective_date: strawberry.Maybe[dt.date] = strawberry.field(
+        description="First day of coverage, a 1st of a month; only while PENDING_SETUP and "
+        "not after any member's coverage begins."
+    )
+
+    def to_service(self) -> service.GroupChanges:
+        address = self.address.value.to_service() if self.address else None
+        return service.GroupChanges(
+            name=self.name.value if self.name else None,
+            address=address,
+            billing_mode=self.billing_mode.value if self.billing_mode else None,
+            effective_date=self.effective_date.value if self.effective_date else None,
+        )
+
+
+@strawberry.enum(description="Why groupUpdate refused.")
+class GroupUpdateErrorCode(enum.Enum):
+    GROUP_NOT_FOUND = strawberry.enum_value("GROUP_NOT_FOUND", description="No such group.")
+    GROUP_TERMINATED = strawberry.enum_value(
+        "GROUP_TERMINATED", description="Terminated groups cannot be edited."
+    )
+    INVALID_NAME = strawberry.enum_value("INVALID_NAME", description="The name is blank.")
+    INVALID_ADDRESS = strawberry.enum_value(
+        "INVALID_ADDRESS", description="Part of the address is missing or malformed."
+    )
+    EFFECTIVE_DATE_NOT_FIRST_OF_MONTH = strawberry.enum_value(
+        "EFFECTIVE_DATE_NOT_FIRST_OF_MONTH", description="The effective date is not a 1st."
+    )
+    EFFECTIVE_DATE_LOCKED = strawberry.enum_value(
+        "EFFECTIVE_DATE_LOCKED", description="The group is past PENDING_SETUP."
+    )
+    COVERAGE_BEFORE_EFFECTIVE_DATE = strawberry.enum_value(
+        "COVERAGE_BEFORE_EFFECTIVE_DATE", description="Some coverage starts before that date."
+    )
+
+
+@strawberry.type(description="A groupUpdate failure.")
+class GroupUpdateUserError(UserError):
+    code: GroupUpdateErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+@strawberry.type(description="The updated group, or why not.")
+class GroupUpdatePayload:
+    group: Group | None = strawberry.field(description="The group (null when refused).")
+    user_errors: list[GroupUpdateUserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A catalogue plan for a group to offer.")
+class GroupPlanAddInput:
+    group_id: relay.GlobalID = strawberry.field(description="The group's `id`.")
+    plan_code: str = strawberry.field(description="The plan's code, from `plans`.")
+
+
+@strawberry.enum(description="Why groupPlanAdd refused.")
+class GroupPlanAddErrorCode(enum.Enum):
+    GROUP_NOT_FOUND = strawberry.enum_value("GROUP_NOT_FOUND", description="No such group.")
+    GROUP_TERMINATED = strawberry.enum_value(
+        "GROUP_TERMINATED", description="Terminated groups cannot be edited."
+    )
+    UNKNOWN_PLAN = strawberry.enum_value("UNKNOWN_PLAN", description="No plan has this code.")
+    PLAN_ALREADY_OFFERED = strawberry.enum_value(
+        "PLAN_ALREADY_OFFERED", description="The group already offers the plan."
+    )
+
+
+@strawberry.type(description="A groupPlanAdd failure.")
+class GroupPlanAddUserError(UserError):
+    code: GroupPlanAddErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+@strawberry.type(description="The plan now offered, or why not.")
+class GroupPlanAddPayload:
+    group: Group | None = strawberry.field(description="The group (null when refused).")
+    plan: Plan | None = strawberry.field(description="The plan added (null when refused).")
+    user_errors: list[GroupPlanAddUserError] = strawberry.field(description="Empty on success.")
+
+
 @strawberry.type
 class GroupMutations:
     @strawberry.mutation(
@@ -103,3 +198,56 @@ class GroupMutations:
             },
         )
         return GroupCreatePayload(group=Group.from_row(group), user_errors=[])
+
+    @strawberry.mutation(
+        description="Change a group's name, address, billing mode or, while it is in "
+        "PENDING_SETUP, its effective date (rep:groups). Terminated groups cannot be edited.",
+        extensions=requires(REP_GROUPS),
+    )
+    async def group_update(
+        self,
+        info: strawberry.Info,
+        input: Annotated[GroupUpdateInput, strawberry.argument(description="The changes.")],
+    ) -> GroupUpdatePayload:
+        try:
+            group = await visible_group(info, input.id, field=("id",))
+            changes = await service.update_group(info.context.session, group, input.to_service())
+        except RuleViolation as refused:
+            await discard(info)
+            errors = user_errors(GroupUpdateUserError, GroupUpdateErrorCode, refused.problems)
+            return GroupUpdatePayload(group=None, user_errors=errors)
+        await commit(
+            info,
+            "group.update",
+            target_type="Group",
+            target_id=group.group_number,
+            changes=changes,
+        )
+        return GroupUpdatePayload(group=Group.from_row(group), user_errors=[])
+
+    @strawberry.mutation(
+        description="Offer a catalogue plan in a group (rep:groups); give it rates next.",
+        extensions=requires(REP_GROUPS),
+    )
+    async def group_plan_add(
+        self,
+        info: strawberry.Info,
+        input: Annotated[GroupPlanAddInput, strawberry.argument(description="Group and plan.")],
+    ) -> GroupPlanAddPayload:
+        try:
+            group = await visible_group(info, input.group_id, field=("groupId",))
+            plan = await service.add_plan(info.context.session, group, input.plan_code)
+        except RuleViolation as refused:
+            await discard(info)
+            errors = user_errors(GroupPlanAddUserError, GroupPlanAddErrorCode, refused.problems)
+            return GroupPlanAddPayload(group=None, plan=None, user_errors=errors)
+        await commit(
+            info,
+            "group.planAdd",
+            target_type="Group",
+            target_id=group.group_number,
+            changes={"planCode": plan.code},
+        )
+        return GroupPlanAddPayload(
+            group=Group.from_row(group), plan=Plan.from_row(plan), user_errors=[]
+        )

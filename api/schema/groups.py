@@ -9,15 +9,18 @@ from typing import Annotated, Self
 import strawberry
 from strawberry import relay
 
-from api.auth.permissions import requires
+from api.auth.permissions import manages_portal_users, requires
 from api.auth.policy import ELIGIBILITY_READ, GROUP_READ
 from api.resolvers.members import roster
 from api.schema.common import Address
 from api.schema.connections import CountedConnection
+from api.schema.contacts import GroupContact
 from api.schema.enums import BillingMode, GroupStatus
 from api.schema.members import MemberConnection, MemberFilter
 from api.schema.nodes import load_nodes
 from api.schema.plans import Plan
+from api.schema.rates import RateScheduleConnection, group_schedules
+from api.schema.web_access_types import PortalUserConnection, group_portal_users
 from db import models
 
 
@@ -86,6 +89,56 @@ class Group(relay.Node):
         ] = None,
     ) -> MemberConnection:
         return await roster(info, group_id=self.pk, first=first, after=after, flt=filter)
+
+    @strawberry.field(
+        description="The group's premium rate schedules, current and past, newest period "
+        "first. At most 100 per page.",
+        extensions=requires(GROUP_READ),
+    )
+    async def rate_schedules(
+        self,
+        info: strawberry.Info,
+        plan_code: Annotated[
+            str | None, strawberry.argument(description="Only this plan's schedules.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> RateScheduleConnection:
+        return await group_schedules(
+            info, group_pk=self.pk, plan_code=plan_code, first=first, after=after
+        )
+
+    @strawberry.field(
+        description="The group's benefit leaders, billing contacts and sales representatives.",
+        extensions=requires(GROUP_READ),
+    )
+    async def contacts(self, info: strawberry.Info) -> list[GroupContact]:
+        rows = await info.context.loaders.contacts.load(self.pk)
+        return [GroupContact.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The group's portal users (benefit leaders who sign in for it), by email "
+        "address, with status, last sign-in and access. At most 100 per page. For "
+        "representatives (`rep:groups`) and the group's own admins (`users:manage`).",
+        extensions=manages_portal_users(),
+    )
+    async def portal_users(
+        self,
+        info: strawberry.Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        status: Annotated[
+            list[models.UserStatus] | None,
+            strawberry.argument(description="Only users in one of these statuses."),
+        ] = None,
+    ) -> PortalUserConnection:
+        return await group_portal_users(
+            info, group_id=self.pk, first=first, after=after, statuses=status
+        )
 
 
 @strawberry.input(description="Narrow the groups list; all conditions must hold.")

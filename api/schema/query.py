@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Annotated
 
 import strawberry
@@ -12,8 +13,12 @@ from api.auth.permissions import requires, signed_in
 from api.auth.policy import AUDIT_READ, GROUP_READ
 from api.resolvers import audit as audit_resolvers
 from api.resolvers import groups as group_resolvers
+from api.schema import rates
 from api.schema.audit import AuditEventConnection, AuditEventFilter
+from api.schema.enums import CoverageTier
 from api.schema.groups import Group, GroupConnection, GroupFilter
+from api.schema.money import Money
+from api.schema.plans import Plan
 from api.schema.viewer import Viewer, resolve_viewer
 from db.queries.paging import MAX_PAGE_SIZE, PageRequestError
 
@@ -78,6 +83,32 @@ class Query:
         group_number: Annotated[str, strawberry.argument(description="E.g. `G100234`.")],
     ) -> Group | None:
         return await group_resolvers.group_by_number(info, group_number)
+
+    @strawberry.field(
+        description="The carrier's plan catalogue, by plan code.", extensions=requires(GROUP_READ)
+    )
+    async def plans(self, info: strawberry.Info) -> list[Plan]:
+        return await rates.plan_catalogue(info)
+
+    @strawberry.field(
+        description="The monthly premium a group pays for a plan at a tier in a month: the "
+        "rate in force on the 1st of that month. Null when the group is not visible, does "
+        "not offer the plan, or no rate schedule covers that day.",
+        extensions=requires(GROUP_READ),
+    )
+    async def rate_for(
+        self,
+        info: strawberry.Info,
+        group_number: Annotated[str, strawberry.argument(description="E.g. `G100234`.")],
+        plan_code: Annotated[str, strawberry.argument(description="The plan's code.")],
+        tier: Annotated[CoverageTier, strawberry.argument(description="The coverage tier.")],
+        month: Annotated[
+            dt.date, strawberry.argument(description="Any day of the month; its 1st is used.")
+        ],
+    ) -> Money | None:
+        return await rates.rate_for(
+            info, group_number=group_number, plan_code=plan_code, tier=tier, month=month
+        )
 
     @strawberry.field(
         description="Who is calling, with roles, grants and effective scopes.",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services.dates import is_first_of_month
-from api.services.rules import Problem, refuse_if
-from db.models import BillingMode, Group, GroupStatus
+from api.services.rules import Problem, RuleViolation, refuse_if
+from db.models import BillingMode, Coverage, Group, GroupPlan, GroupStatus, Plan
 
 GROUP_NUMBER = re.compile(r"^G\d{6}$")
 POSTAL_CODE = re.compile(r"^\d{5}(-\d{4})?$")
@@ -105,3 +106,110 @@ async def create_group(session: AsyncSession, new: NewGroup) -> Group:
     session.add(group)
     await session.flush()
     return group
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChanges:
+    """What groupUpdate changes; ``None`` leaves a field as it is."""
+
+    name: str | None = None
+    address: AddressInput | None = None
+    billing_mode: BillingMode | None = None
+    effective_date: dt.date | None = None
+
+
+def _not_terminated(group: Group) -> list[Problem]:
+    if group.status is not GroupStatus.TERMINATED:
+        return []
+    return [Problem("GROUP_TERMINATED", f"{group.group_number} is terminated; reinstate it first.")]
+
+
+async def update_group(
+    session: AsyncSession, group: Group, changes: GroupChanges
+) -> dict[str, Any]:
+    """Apply ``changes``; returns what changed (API field names) for the audit log. Refuses
+    a terminated group, a blank name, a bad address, and an effective date that is not a
+    1st, once the group is past PENDING_SETUP, or after coverage already begins."""
+    problems = _not_terminated(group)
+    if not problems:
+        problems = await _update_problems(session, group, changes)
+    refuse_if(problems)
+    return _apply(group, changes)
+
+
+async def _update_problems(
+    session: AsyncSession, group: Group, changes: GroupChanges
+) -> list[Problem]:
+    problems = []
+    if changes.name is not None and not changes.name.strip():
+        problems.append(Problem("INVALID_NAME", "Give the employer's legal name.", ("name",)))
+    if changes.address is not None:
+        problems += address_problems(changes.address, ("address",))
+    if changes.effective_date is not None:
+        problems += await _effective_date_problems(session, group, changes.effective_date)
+    return problems
+
+
+async def _effective_date_problems(
+    session: AsyncSession, group: Group, day: dt.date
+) -> list[Problem]:
+    field = ("effectiveDate",)
+    if group.status is not GroupStatus.PENDING_SETUP and day != group.effective_date:
+        message = "The effective date changes only while the group is in PENDING_SETUP."
+        return [Problem("EFFECTIVE_DATE_LOCKED", message, field)]
+    if not is_first_of_month(day):
+        message = "Coverage starts on the 1st of a month; pick the 1st."
+        return [Problem("EFFECTIVE_DATE_NOT_FIRST_OF_MONTH", message, field)]
+    earliest = await session.scalar(
+        select(func.min(Coverage.effective_date))
+        .join(GroupPlan, GroupPlan.id == Coverage.group_plan_id)
+        .where(GroupPlan.group_id == group.id)
+    )
+    if earliest is not None and earliest < day:
+        message = f"Coverage already starts on {earliest.isoformat()}; pick that date or earlier."
+        return [Problem("COVERAGE_BEFORE_EFFECTIVE_DATE", message, field)]
+    return []
+
+
+def _apply(group: Group, changes: GroupChanges) -> dict[str, Any]:
+    changed: dict[str, Any] = {}
+    if changes.name is not None:
+        group.name = changed["name"] = changes.name.strip()
+    if changes.address is not None:
+        _set_address(group, changes.address)
+        changed["address"] = {"city": group.city, "state": group.state}
+    if changes.billing_mode is not None:
+        group.billing_mode = changes.billing_mode
+        changed["billingMode"] = changes.billing_mode.value
+    if changes.effective_date is not None:
+        group.effective_date = changes.effective_date
+        changed["effectiveDate"] = changes.effective_date.isoformat()
+    return changed
+
+
+def _set_address(group: Group, address: AddressInput) -> None:
+    group.address_line1 = address.line1.strip()
+    group.address_line2 = (address.line2 or "").strip() or None
+    group.city = address.city.strip()
+    group.state = address.state
+    group.postal_code = address.postal_code
+
+
+async def add_plan(session: AsyncSession, group: Group, plan_code: str) -> Plan:
+    """Offer the catalogue plan ``plan_code``; refuses unknown and already offered plans."""
+    refuse_if(_not_terminated(group))
+    code = plan_code.strip().upper()
+    plan = await session.scalar(select(Plan).where(Plan.code == code))
+    field = ("planCode",)
+    if plan is None:
+        message = f"There is no plan {plan_code!r} in the catalogue; see `plans`."
+        raise RuleViolation([Problem("UNKNOWN_PLAN", message, field)])
+    offered = select(GroupPlan.id).where(
+        GroupPlan.group_id == group.id, GroupPlan.plan_id == plan.id
+    )
+    if await session.scalar(offered) is not None:
+        message = f"{group.group_number} already offers {code}."
+        raise RuleViolation([Problem("PLAN_ALREADY_OFFERED", message, field)])
+    session.add(GroupPlan(group_id=group.id, plan_id=plan.id))
+    await session.flush()
+    return plan

@@ -1,0 +1,47 @@
+"""Rows that mutations act on, by global ID, through the request's scoped loaders.
+
+An ID of another type, or of a row the caller cannot see, is "not found": the same
+``userError`` either way, so another group's data is indistinguishable from none
+(SPEC §3).
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from api.services.rules import Problem, RuleViolation
+from db import models
+
+
+def _pk(gid: relay.GlobalID, type_name: str) -> int | None:
+    node_id = gid.node_id
+    if gid.type_name != type_name or not node_id.isdigit() or len(node_id) > 18:
+        return None
+    return int(node_id)
+
+
+async def visible_group(
+    info: strawberry.Info, gid: relay.GlobalID, *, field: tuple[str, ...]
+) -> models.Group:
+    """The group ``gid`` names; ``GROUP_NOT_FOUND`` at ``field`` when there is none."""
+    pk = _pk(gid, "Group")
+    row = None if pk is None else await info.context.loaders.group.load(pk)
+    if row is None:
+        message = "No group with this ID; pass the `id` of a group you can see."
+        raise RuleViolation([Problem("GROUP_NOT_FOUND", message, field)])
+    group: models.Group = row
+    return group
+
+
+async def visible_contact(
+    info: strawberry.Info, gid: relay.GlobalID, *, field: tuple[str, ...]
+) -> models.GroupContact:
+    """The contact ``gid`` names; ``CONTACT_NOT_FOUND`` at ``field`` when there is none."""
+    pk = _pk(gid, "GroupContact")
+    row = None if pk is None else await info.context.loaders.contact.load(pk)
+    if row is None:
+        message = "No contact with this ID; pass the `id` of one of a group's contacts."
+        raise RuleViolation([Problem("CONTACT_NOT_FOUND", message, field)])
+    contact: models.GroupContact = row
+    return contact
