@@ -4,14 +4,13 @@ while their token is still valid; so does a revoked token family or token."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.access_tokens import AccessClaims, InvalidAccessTokenError, TokenIssuer
 from api.auth.policy import ROLE_SCOPES, effective_scopes, leader_scopes
 from api.auth.principal import Grant, Principal
+from api.services.dates import utc_now
 from db.models import (
     GroupGrant,
     OAuthClient,
@@ -50,7 +49,7 @@ async def authenticate(
 
 
 async def _revoked(session: AsyncSession, claims: AccessClaims) -> bool:
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     if await session.scalar(
         select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == claims.jti)
     ):

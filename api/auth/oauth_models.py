@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
 from api.auth.passwords import verify_password
+from api.services.dates import utc_now
 from db.models import AuthorizationCode, OAuthClient, RefreshToken, TokenFamily
 
 
@@ -102,7 +103,7 @@ class PortalRefreshToken(TokenMixin):  # type: ignore[misc]
         return int((self.row.expires_at - self.row.issued_at).total_seconds())
 
     def is_expired(self, now: dt.datetime | None = None) -> bool:
-        moment = now or dt.datetime.now(dt.UTC)
+        moment = now or utc_now()
         return self.row.expires_at <= moment or self.family.expires_at <= moment
 
     def is_revoked(self) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from api.auth.access_tokens import AccessClaims, InvalidAccessTokenError
 from api.auth.oauth_models import PortalClient, PortalRefreshToken, digest
 from api.auth.oauth_request import current_db
+from api.services.dates import utc_now
 from db.models import RefreshToken, RevokedAccessToken, TokenFamily
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "none"]
@@ -29,7 +30,7 @@ class AccessTokenRef:
         return self.claims.client_id == client.client_id
 
     def is_expired(self) -> bool:
-        return self.claims.expires_at <= int(dt.datetime.now(dt.UTC).timestamp())
+        return self.claims.expires_at <= int(utc_now().timestamp())
 
     def is_revoked(self) -> bool:
         db = current_db()
@@ -69,7 +70,7 @@ class PortalRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
             db.execute(
                 update(TokenFamily)
                 .where(TokenFamily.id == token.family.id, TokenFamily.revoked_at.is_(None))
-                .values(revoked_at=dt.datetime.now(dt.UTC), revoked_reason="revoked by client")
+                .values(revoked_at=utc_now(), revoked_reason="revoked by client")
             )
         elif db.get(RevokedAccessToken, token.claims.jti) is None:
             expires = dt.datetime.fromtimestamp(token.claims.expires_at, dt.UTC)

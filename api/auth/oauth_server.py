@@ -22,12 +22,9 @@ from api.auth.oauth_models import PortalClient, PortalCode, PortalRefreshToken, 
 from api.auth.oauth_request import current_db
 from api.auth.oauth_revocation import PortalIntrospectionEndpoint, PortalRevocationEndpoint
 from api.auth.policy import ALL_SCOPES
+from api.services.dates import utc_now
 from api.settings import Settings
 from db.models import AuthorizationCode, OAuthClient, RefreshToken, TokenFamily, User, UserStatus
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def revoke_families(*conditions: Any, reason: str) -> None:
@@ -35,7 +32,7 @@ def revoke_families(*conditions: Any, reason: str) -> None:
     current_db().execute(
         update(TokenFamily)
         .where(TokenFamily.revoked_at.is_(None), *conditions)
-        .values(revoked_at=now(), revoked_reason=reason)
+        .values(revoked_at=utc_now(), revoked_reason=reason)
     )
 
 
@@ -89,8 +86,9 @@ class CodeGrant(_PortalTokens, grants.AuthorizationCodeGrant):  # type: ignore[m
                 scope=request.scope,
                 code_challenge=request.payload.data["code_challenge"],
                 code_challenge_method="S256",
-                auth_time=now(),
-                expires_at=now() + dt.timedelta(seconds=server.settings.authorization_code_seconds),
+                auth_time=utc_now(),
+                expires_at=utc_now()
+                + dt.timedelta(seconds=server.settings.authorization_code_seconds),
             )
         )
 
@@ -105,10 +103,10 @@ class CodeGrant(_PortalTokens, grants.AuthorizationCodeGrant):  # type: ignore[m
         if row.used_at is not None:
             revoke_families(TokenFamily.authorization_code_id == row.id, reason="code replayed")
             return None
-        return None if row.expires_at <= now() else PortalCode(row)
+        return None if row.expires_at <= utc_now() else PortalCode(row)
 
     def delete_authorization_code(self, authorization_code: PortalCode) -> None:
-        authorization_code.row.used_at = now()
+        authorization_code.row.used_at = utc_now()
 
     def authenticate_user(self, authorization_code: PortalCode) -> User | None:
         return _active_user(authorization_code.row.user_id)
@@ -140,7 +138,7 @@ class RotatingRefreshGrant(_PortalTokens, grants.RefreshTokenGrant):  # type: ig
         return None if user_id is None else _active_user(user_id)
 
     def revoke_old_credential(self, refresh_token: PortalRefreshToken) -> None:
-        refresh_token.row.rotated_at = now()
+        refresh_token.row.rotated_at = utc_now()
 
 
 class MachineGrant(_PortalTokens, grants.ClientCredentialsGrant):  # type: ignore[misc]
@@ -204,9 +202,9 @@ class PortalAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 RefreshToken(
                     token_hash=digest(token["refresh_token"]),
                     family_id=family.id,
-                    issued_at=now(),
+                    issued_at=utc_now(),
                     expires_at=min(
-                        now() + dt.timedelta(seconds=self.settings.refresh_token_seconds),
+                        utc_now() + dt.timedelta(seconds=self.settings.refresh_token_seconds),
                         family.expires_at,
                     ),
                 )
@@ -226,8 +224,8 @@ class PortalAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             user_id=request.user.id,
             authorization_code_id=code.row.id if isinstance(code, PortalCode) else None,
             scope=scope,
-            created_at=now(),
-            expires_at=now() + dt.timedelta(seconds=self.settings.token_family_seconds),
+            created_at=utc_now(),
+            expires_at=utc_now() + dt.timedelta(seconds=self.settings.token_family_seconds),
         )
         db.add(family)
         db.flush()

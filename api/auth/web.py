@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth.totp import SecretBox
+from api.services.dates import utc_now
 from api.settings import Settings
 
 CSRF_COOKIE = "portal_csrf"
@@ -47,11 +48,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware UTC: the one clock the pages read (``AuthWeb.clock``)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def default_templates() -> jinja2.Environment:

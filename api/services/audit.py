@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.services.dates import utc_now
 from db.models import AuditEvent, AuditOutcome
 
 REDACTED = "[REDACTED]"
@@ -89,7 +90,7 @@ class AuditTrail:
         """Insert the collected events (one statement) and forget them."""
         if not self.events:
             return
-        now = dt.datetime.now(dt.UTC)
+        now = utc_now()
         rows = [self._row(key, changes, now) for key, changes in self.events.items()]
         await session.execute(insert(AuditEvent), rows)
         self.events.clear()

@@ -24,5 +24,10 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def utc_now() -> dt.datetime:
+    """The current instant, timezone-aware UTC: every timestamp the service writes."""
+    return dt.datetime.now(dt.UTC)
+
+
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return utc_now().date()

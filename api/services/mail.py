@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.services.dates import utc_now
 from api.settings import Settings
 from db.models import EmailStatus, OutboundEmail
 
@@ -49,10 +50,6 @@ class DeliveryReport:
     failed: int = 0
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def enqueue_email(
     session: AsyncSession,
     *,
@@ -76,7 +73,7 @@ def enqueue_email(
         body_text=body_text,
         status=EmailStatus.PENDING,
         attempts=0,
-        next_attempt_at=now or utcnow(),
+        next_attempt_at=now or utc_now(),
         related_type=related_type,
         related_id=related_id,
     )
@@ -135,7 +132,7 @@ async def deliver_due(
     the mailbox, and a due message is "delivered" by marking it SENT there, readable with
     ``portal outbox``.
     """
-    now = now or utcnow()
+    now = now or utc_now()
     outcomes = [
         await _deliver_one(sessions, settings, email, now)
         for email in await _due(sessions, now, limit)

@@ -24,6 +24,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
+from api.services.dates import utc_now
 from api.services.rules import Problem, RuleViolation, refuse_if
 from api.services.users import create_user, email_key
 from api.services.web_access_invitations import (
@@ -90,10 +91,6 @@ class Outcome:
 
     row: PortalUserRow
     changes: dict[str, Any]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _authority(principal: Principal, group: Group | None) -> tuple[Group, Authority]:
