@@ -117,3 +117,34 @@ class EmailStatus(enum.StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+
+
+class ChangeKind(enum.StrEnum):
+    ADD_SUBSCRIBER = "ADD_SUBSCRIBER"
+    ADD_DEPENDENT = "ADD_DEPENDENT"
+    TERMINATE_COVERAGE = "TERMINATE_COVERAGE"
+    CHANGE_PLAN = "CHANGE_PLAN"
+    UPDATE_MEMBER = "UPDATE_MEMBER"
+    REINSTATE_MEMBER = "REINSTATE_MEMBER"
+
+
+class ChangeStatus(enum.StrEnum):
+    """Each change item ends APPLIED or REJECTED, possibly after PENDING_REVIEW by a rep."""
+
+    APPLIED = "APPLIED"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    REJECTED = "REJECTED"
+
+
+class IdCardStatus(enum.StrEnum):
+    QUEUED = "QUEUED"
+    PRINTED = "PRINTED"
+    MAILED = "MAILED"
+
+
+class IdCardReason(enum.StrEnum):
+    NEW_ENROLLMENT = "NEW_ENROLLMENT"
+    LOST = "LOST"
+    DAMAGED = "DAMAGED"
+    INFORMATION_CHANGED = "INFORMATION_CHANGED"
+    OTHER = "OTHER"
