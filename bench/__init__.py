@@ -1,0 +1,1 @@
+"""Benchmarks of the Group Portal API (not tests): ``make bench``, results under ``results/``."""
