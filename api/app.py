@@ -21,10 +21,12 @@ from api.auth.oauth_routes import OAuthEndpoints
 from api.auth.oauth_server import PortalAuthorizationServer
 from api.auth.pages import signin_routes
 from api.auth.web import AuthWeb
+from api.documents_routes import document_routes
 from api.graphql_view import PortalGraphQL
 from api.logging import configure_logging
 from api.mail_worker import MailWorker
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.roster_export import roster_export_route
 from api.schema import build_schema
 from api.settings import Settings
 from db.session import create_engine, create_sessionmaker
@@ -70,9 +72,11 @@ def create_app(
     return Starlette(
         routes=[
             *_routes(graphql, sessions),
+            roster_export_route(sessions, issuer),
             *oauth.routes(),
             *signin_routes(web),
             *invitation_routes(web),
+            *document_routes(sessions, settings, issuer),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

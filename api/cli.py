@@ -1,17 +1,22 @@
-"""The ``portal`` command: operational jobs (serve, migrate, seed, schema, outbox)."""
+"""The ``portal`` command: operational jobs (serve, migrate, seed, schema, outbox, age-out)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from api.cli_identity import add_identity_commands
 from api.settings import get_settings
 from db.demo_identity import DEMO_PASSWORD
 from db.models import OutboundEmail
+
+if TYPE_CHECKING:
+    from api.services.eligibility.aging_out import AgingOutReport
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -146,6 +151,38 @@ def _describe_email(email: OutboundEmail) -> str:
     return head + error + "\n" + textwrap.indent(email.body_text, "    ")
 
 
+def _age_out(args: argparse.Namespace) -> int:
+    """The daily aging-out job (SPEC §2): end children's coverage at their age limit."""
+    from api.services.dates import today
+
+    report = asyncio.run(_run_age_out(args.as_of or today()))
+    print(  # noqa: T201
+        f"age-out as of {report.as_of}: {report.candidates} candidates, "
+        f"{report.terminated} children terminated in {report.families} families"
+    )
+    return 0
+
+
+async def _run_age_out(as_of: dt.date) -> AgingOutReport:
+    from api.services.audit import Actor, AuditTrail, RequestOrigin
+    from api.services.eligibility.aging_out import age_out
+    from api.services.eligibility.rules import Limits
+    from db.session import create_engine, create_sessionmaker
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    trail = AuditTrail(Actor(None, "portal age-out"), RequestOrigin(None, "portal age-out", None))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            limits = Limits.from_settings(settings)
+            report = await age_out(session, as_of=as_of, limits=limits, audit=trail)
+            await trail.flush(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return report
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Group Portal API operations.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +229,16 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument("--limit", type=int, default=20, help="messages to show (default 20)")
     outbox.add_argument("--deliver", action="store_true", help="run one delivery pass first")
     outbox.set_defaults(handler=_outbox)
+    age_out = commands.add_parser(
+        "age-out", help="end the coverage of children past the dependent age limit (daily)"
+    )
+    age_out.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="run as of this day, YYYY-MM-DD (default: today, UTC)",
+    )
+    age_out.set_defaults(handler=_age_out)
     add_identity_commands(commands)
     return parser
 

@@ -16,13 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.auth.principal import Principal
-from db.models import Group, GroupContact, Member, Plan, TierRate
+from db.models import Group, GroupContact, IdCardRequest, Member, OtherCoverage, Plan, TierRate
+from db.queries import cob as cob_queries
 from db.queries import contacts as contact_queries
 from db.queries import groups as group_queries
+from db.queries import id_cards as id_card_queries
 from db.queries import members as member_queries
 from db.queries import portal_users as portal_user_queries
 from db.queries import rates as rate_queries
-from db.queries.members import CoverageRow, MemberFilter
+from db.queries.members import CoverageRow, MemberFilter, MemberOrder
 from db.queries.paging import Page, PageRequest
 from db.queries.portal_users import PortalUserFilter, PortalUserRow
 from db.queries.rates import ScheduleRow
@@ -56,6 +58,10 @@ class Loaders:
     tier_rates: DataLoader[int, list[TierRate]] = field(init=False)
     contact: DataLoader[int, GroupContact | None] = field(init=False)
     contacts: DataLoader[int, list[GroupContact]] = field(init=False)
+    id_card_request: DataLoader[int, IdCardRequest | None] = field(init=False)
+    id_card_requests: DataLoader[int, list[IdCardRequest]] = field(init=False)
+    other_coverage: DataLoader[int, OtherCoverage | None] = field(init=False)
+    other_coverages: DataLoader[int, list[OtherCoverage]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -71,7 +77,15 @@ class Loaders:
         loaders.tier_rates = loaders._many(rate_queries.tier_rates_by_schedule)
         loaders.contact = loaders._one(contact_queries.contacts_by_ids)
         loaders.contacts = loaders._many(contact_queries.contacts_by_group)
+        loaders._add_eligibility_extras()
         return loaders
+
+    def _add_eligibility_extras(self) -> None:
+        """ID-card requests and other coverage (COB) of members."""
+        self.id_card_request = self._one(id_card_queries.id_card_requests_by_ids)
+        self.id_card_requests = self._many(id_card_queries.id_card_requests_by_member)
+        self.other_coverage = self._one(cob_queries.other_coverages_by_ids)
+        self.other_coverages = self._many(cob_queries.other_coverages_by_member)
 
     def _one(
         self, query: Callable[[AsyncSession, Principal, Sequence[int]], Awaitable[Mapping[int, V]]]
@@ -84,15 +98,20 @@ class Loaders:
     ) -> DataLoader[int, list[V]]:
         return _loader(lambda keys: query(self.session, self.principal, keys), list)
 
-    def member_pages(self, flt: MemberFilter, page: PageRequest) -> DataLoader[int, Page[Member]]:
+    def member_pages(
+        self,
+        flt: MemberFilter,
+        page: PageRequest,
+        order: MemberOrder = MemberOrder(),  # noqa: B008  (frozen, immutable)
+    ) -> DataLoader[int, Page[Member]]:
         """Group id -> that group's page of members, for these arguments."""
 
         def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[Member]]]:
             return member_queries.members_pages(
-                self.session, self.principal, group_ids=keys, flt=flt, page=page
+                self.session, self.principal, group_ids=keys, flt=flt, page=page, order=order
             )
 
-        return self._keyed(("member_pages", flt, page), fetch, lambda: Page.empty(page))
+        return self._keyed(("member_pages", flt, page, order), fetch, lambda: Page.empty(page))
 
     def member_counts(self, flt: MemberFilter) -> DataLoader[int, int]:
         """Group id -> how many of its members match ``flt``."""

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=6, ge=1)
     edi_operations_email: str = "edi-operations@carrier.example"
     log_level: str = "INFO"
+    # SPEC §2 Members and coverage: the carrier's eligibility defaults.
+    retro_add_days: int = Field(default=30, ge=0)
+    retro_terminate_days: int = Field(default=60, ge=0)
+    future_days: int = Field(default=90, ge=0)
+    qle_window_days: int = Field(default=30, ge=0)
+    dependent_age_limit: int = Field(default=26, ge=1)
+    id_card_business_days: int = Field(default=10, ge=1, le=60)
+    carrier_name: str = "Carrier Health Plan"
+    carrier_contact_line: str = "Member Services: 1-800-555-0100 (TTY 711), Mon-Fri 8am-8pm"
 
     @property
     def is_production(self) -> bool:

@@ -21,8 +21,12 @@ async def commit(
     ctx.audit.record(action, target_type=target_type, target_id=target_id, changes=changes)
     await ctx.audit.flush(ctx.session)
     await ctx.session.commit()
+    # Take the next transaction's connection now: the payload's nested fields resolve
+    # concurrently, and an AsyncSession cannot provision a connection for two at once.
+    await ctx.session.connection()
 
 
 async def discard(info: strawberry.Info) -> None:
     """A refused mutation leaves nothing behind."""
     await info.context.session.rollback()
+    await info.context.session.connection()  # see ``commit``

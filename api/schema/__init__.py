@@ -19,11 +19,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.schema.cob_mutations import CobMutations
 from api.schema.contacts import ContactMutations
+from api.schema.dual_coverage import DualCoverageMutations
+from api.schema.eligibility_changes import EligibilityChangeMutations
+from api.schema.eligibility_preview import EligibilityPreviewMutations
+from api.schema.eligibility_review import EligibilityReviewMutations
 from api.schema.errors import ErrorPolicy
 from api.schema.group_activate import GroupActivateMutations
 from api.schema.group_mutations import GroupMutations
+from api.schema.id_card_mutations import IdCardMutations
 from api.schema.limits import max_directives_rule
+from api.schema.member_merge import MemberMergeMutations
 from api.schema.query import Query
 from api.schema.rates import RateMutations
 from api.schema.web_access import WebAccessMutations
@@ -48,7 +55,20 @@ def _extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
 
 Mutation = merge_types(
     "Mutation",
-    (GroupMutations, GroupActivateMutations, RateMutations, ContactMutations, WebAccessMutations),
+    (
+        GroupMutations,
+        GroupActivateMutations,
+        RateMutations,
+        ContactMutations,
+        WebAccessMutations,
+        IdCardMutations,
+        CobMutations,
+        EligibilityChangeMutations,
+        EligibilityPreviewMutations,
+        EligibilityReviewMutations,
+        MemberMergeMutations,
+        DualCoverageMutations,
+    ),
 )
 
 

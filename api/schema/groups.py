@@ -13,15 +13,21 @@ from api.auth.permissions import manages_portal_users, requires
 from api.auth.policy import ELIGIBILITY_READ, GROUP_READ
 from api.resolvers.members import roster
 from api.schema.common import Address
-from api.schema.connections import CountedConnection
+from api.schema.connections import CountedConnection, build_connection
 from api.schema.contacts import GroupContact
+from api.schema.eligibility_changes import EligibilityChange
+from api.schema.eligibility_inputs import ChangeStatus
+from api.schema.eligibility_review import EligibilityChangeConnection
 from api.schema.enums import BillingMode, GroupStatus
-from api.schema.members import MemberConnection, MemberFilter
+from api.schema.members import MemberConnection, MemberFilter, MemberOrder
 from api.schema.nodes import load_nodes
 from api.schema.plans import Plan
 from api.schema.rates import RateScheduleConnection, group_schedules
 from api.schema.web_access_types import PortalUserConnection, group_portal_users
 from db import models
+from db.queries.change_counts import group_changes_count
+from db.queries.changes import group_changes
+from db.queries.paging import PageRequest
 
 
 @strawberry.type(description="An employer group that buys dental coverage for its employees.")
@@ -72,9 +78,9 @@ class Group(relay.Node):
         return [Plan.from_row(row) for row in rows]
 
     @strawberry.field(
-        description="The group's members (subscribers and dependents) by last name, first "
-        "name. At most 100 per page. Needs `eligibility:read` and, for a benefit leader, "
-        "eligibility access to the group.",
+        description="The group's members (subscribers and dependents), by last name, first "
+        "name unless `orderBy` says otherwise. At most 100 per page. Needs "
+        "`eligibility:read` and, for a benefit leader, eligibility access to the group.",
         extensions=requires(ELIGIBILITY_READ, area="eligibility"),
     )
     async def members(
@@ -87,8 +93,14 @@ class Group(relay.Node):
         filter: Annotated[
             MemberFilter | None, strawberry.argument(description="Narrow the list.")
         ] = None,
+        order_by: Annotated[
+            MemberOrder | None,
+            strawberry.argument(description="Sort order; default by name, ascending."),
+        ] = None,
     ) -> MemberConnection:
-        return await roster(info, group_id=self.pk, first=first, after=after, flt=filter)
+        return await roster(
+            info, group_id=self.pk, first=first, after=after, flt=filter, order=order_by
+        )
 
     @strawberry.field(
         description="The group's premium rate schedules, current and past, newest period "
@@ -138,6 +150,36 @@ class Group(relay.Node):
     ) -> PortalUserConnection:
         return await group_portal_users(
             info, group_id=self.pk, first=first, after=after, statuses=status
+        )
+
+    @strawberry.field(
+        description="The group's eligibility changes, newest first, optionally of some "
+        "statuses (e.g. PENDING_REVIEW). At most 100 per page. Needs `eligibility:read` and, "
+        "for a benefit leader, eligibility access to the group.",
+        extensions=requires(ELIGIBILITY_READ, area="eligibility"),
+    )
+    async def eligibility_changes(
+        self,
+        info: strawberry.Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        status: Annotated[
+            list[ChangeStatus] | None,
+            strawberry.argument(description="Only changes in one of these statuses."),
+        ] = None,
+    ) -> EligibilityChangeConnection:
+        ctx = info.context
+        page = await group_changes(
+            ctx.session, ctx.principal, self.pk, PageRequest(first, after), status
+        )
+
+        async def count() -> int:
+            return await group_changes_count(ctx.session, ctx.principal, self.pk, status)
+
+        return build_connection(
+            EligibilityChangeConnection, page, EligibilityChange.from_row, count
         )
 
 

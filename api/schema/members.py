@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Self
 
@@ -16,11 +17,16 @@ from api.schema.connections import CountedConnection
 from api.schema.enums import CoverageTier, MemberStatus, Relationship, Sex
 from api.schema.nodes import load_nodes
 from api.schema.plans import Plan
+from api.services.coverage_on import age_on, span_on
+from api.services.dates import today
 from db import models
 from db.queries.members import CoverageRow
 
 if TYPE_CHECKING:
+    from api.schema.cob import CobEntry, OtherCoverage
+    from api.schema.dual_coverage import DualCoverage
     from api.schema.groups import Group
+    from api.schema.id_cards import IdCardRequest
 
 
 @strawberry.type(description="One span of a member's coverage under a plan at a tier.")
@@ -121,6 +127,27 @@ class Member(relay.Node):
         rows = await info.context.loaders.coverages.load(self.pk)
         return [Coverage.from_row(row) for row in rows]
 
+    # --- roster and coverage-on-a-date (issue 5, read side) ---
+    @strawberry.field(
+        description="The coverage span in force today (UTC), or null when none is.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
+    async def current_coverage(self, info: strawberry.Info) -> Coverage | None:
+        rows = await info.context.loaders.coverages.load(self.pk)
+        row = span_on(rows, today())
+        return None if row is None else Coverage.from_row(row)
+
+    @strawberry.field(description="Age in completed years on a day (default today).")
+    def age(
+        self,
+        on: Annotated[
+            dt.date | None, strawberry.argument(description="The day; default today (UTC).")
+        ] = None,
+    ) -> int:
+        return age_on(self.date_of_birth, on or today())
+
+    # --- end roster block ---
+
     @strawberry.field(description="The group the member belongs to.")
     async def group(
         self, info: strawberry.Info
@@ -132,19 +159,113 @@ class Member(relay.Node):
             raise LookupError(f"group {self.group_pk} of member {self.pk} is not visible")
         return Group.from_row(row)
 
+    # --- ID cards, COB and dual coverage (api.schema.id_cards, api.schema.cob) ---
+
+    @strawberry.field(
+        description="The member's ID-card requests, newest first.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
+    async def id_card_requests(
+        self, info: strawberry.Info
+    ) -> list[Annotated[IdCardRequest, strawberry.lazy("api.schema.id_cards")]]:
+        from api.schema.id_cards import requests_of
+
+        return await requests_of(info, self.pk)
+
+    @strawberry.field(
+        description="The member's coverage with other carriers (COB), oldest first.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
+    async def other_coverages(
+        self, info: strawberry.Info
+    ) -> list[Annotated[OtherCoverage, strawberry.lazy("api.schema.cob")]]:
+        from api.schema.cob import other_coverages_of
+
+        return await other_coverages_of(info, self.pk)
+
+    @strawberry.field(
+        description="Who pays first on a day: this carrier and the member's other coverage "
+        "in coordination-of-benefits order (SPEC COB rules).",
+        extensions=requires(ELIGIBILITY_READ),
+    )
+    async def cob_order(
+        self,
+        info: strawberry.Info,
+        on: Annotated[dt.date, strawberry.argument(description="The day (a claim's date).")],
+    ) -> list[Annotated[CobEntry, strawberry.lazy("api.schema.cob")]]:
+        from api.schema.cob import cob_order_of
+
+        return await cob_order_of(info, self.pk, on)
+
+    @strawberry.field(
+        description="Confirmed links to this person's (or spouse's) other member record with "
+        "this carrier, each with which record pays first.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
+    async def dual_coverage(
+        self, info: strawberry.Info
+    ) -> list[Annotated[DualCoverage, strawberry.lazy("api.schema.dual_coverage")]]:
+        from api.schema.dual_coverage import dual_coverage_of
+
+        return await dual_coverage_of(info, self.pk)
+
 
 @strawberry.input(description="Narrow the member list; all conditions must hold.")
 class MemberFilter:
     search: str | None = strawberry.field(
         default=None,
-        description="Digits: a member ID prefix. Words: each must start the first or last "
-        "name, case-insensitive.",
+        description="Digits: a member ID prefix, and exactly 4 digits also the last 4 of the "
+        "SSN (`ssnLast4`; anyone who may read the roster may see it, so may search by it). "
+        "Words: each must start the first or last name, case-insensitive.",
     )
     status: list[MemberStatus] | None = strawberry.field(
         default=None, description="Only members in one of these statuses."
     )
     relationship: list[Relationship] | None = strawberry.field(
         default=None, description="Only members with one of these relationships."
+    )
+    plan_code: list[str] | None = strawberry.field(
+        default=None,
+        description="Only members whose span in force on `coveredOn` (default today) is "
+        "under one of these plan codes. At most 100.",
+    )
+    tier: list[CoverageTier] | None = strawberry.field(
+        default=None,
+        description="Only members whose span in force on `coveredOn` (default today) is at "
+        "one of these tiers.",
+    )
+    covered_on: dt.date | None = strawberry.field(
+        default=None,
+        description="Only members with a coverage span covering this day (both ends "
+        "included); also the day `planCode` and `tier` look at.",
+    )
+
+
+@strawberry.enum(description="What the member list is sorted by.")
+class MemberSortField(enum.Enum):
+    NAME = strawberry.enum_value("NAME", description="Last name, then first name (ties by record).")
+    MEMBER_ID = strawberry.enum_value("MEMBER_ID", description="Carrier member ID.")
+    DATE_OF_BIRTH = strawberry.enum_value(
+        "DATE_OF_BIRTH", description="Date of birth, oldest first when ascending."
+    )
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(enum.Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest (A, 0, earliest) first.")
+    DESC = strawberry.enum_value("DESC", description="Largest (Z, 9, latest) first.")
+
+
+@strawberry.input(
+    description="The member list's order. Cursors belong to one order: a cursor from "
+    "another order is refused."
+)
+class MemberOrder:
+    field: MemberSortField = strawberry.field(
+        default=MemberSortField.NAME, description="The sort key."
+    )
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.ASC, description="Ascending or descending."
     )
 
 

@@ -10,13 +10,18 @@ import strawberry
 from strawberry import relay
 
 from api.auth.permissions import requires, signed_in
-from api.auth.policy import AUDIT_READ, GROUP_READ
+from api.auth.policy import AUDIT_READ, ELIGIBILITY_READ, GROUP_READ, REP_ELIGIBILITY
 from api.resolvers import audit as audit_resolvers
 from api.resolvers import groups as group_resolvers
+from api.schema import coverage_on as coverage
 from api.schema import rates
 from api.schema.audit import AuditEventConnection, AuditEventFilter
+from api.schema.dual_coverage import DualCoverageCandidate
+from api.schema.dual_coverage import candidates as dual_candidates
+from api.schema.eligibility_review import EligibilityChangeConnection, resolve_review_queue
 from api.schema.enums import CoverageTier
 from api.schema.groups import Group, GroupConnection, GroupFilter
+from api.schema.id_cards import IdCardRequestConnection, request_queue
 from api.schema.money import Money
 from api.schema.plans import Plan
 from api.schema.viewer import Viewer, resolve_viewer
@@ -131,3 +136,81 @@ class Query:
         ] = None,
     ) -> AuditEventConnection:
         return await audit_resolvers.audit_events(info, first=first, after=after, flt=filter)
+
+    @strawberry.field(
+        description="ID-card requests, oldest first (rep:eligibility); `breachedOnly` keeps "
+        "those not mailed and past their due date. At most 100 per page.",
+        extensions=requires(REP_ELIGIBILITY),
+    )
+    async def id_card_requests(
+        self,
+        info: strawberry.Info,
+        first: PageSize = 20,
+        after: After = None,
+        breached_only: Annotated[
+            bool, strawberry.argument(description="Only unmailed requests past their due date.")
+        ] = False,
+        group_number: Annotated[
+            str | None, strawberry.argument(description="Only this group's, e.g. `G100234`.")
+        ] = None,
+    ) -> IdCardRequestConnection:
+        return await request_queue(
+            info, first=first, after=after, breached_only=breached_only, group_number=group_number
+        )
+
+    @strawberry.field(
+        description="Whether a member is covered on a day, under which plan and tier, and "
+        "whether claims pend (the group is suspended). For the claims system and staff; "
+        "needs `eligibility:read`. Null when the member is not found or not visible.",
+        extensions=requires(ELIGIBILITY_READ),
+    )
+    async def coverage_on(
+        self,
+        info: strawberry.Info,
+        member_id: Annotated[str, strawberry.argument(description="Carrier member ID.")],
+        date: Annotated[dt.date, strawberry.argument(description="The day of service.")],
+    ) -> coverage.CoverageOnDate | None:
+        return await coverage.coverage_on(info, member_id, date)
+
+    @strawberry.field(
+        description="A group's status and whether its members' claims pend; null when the "
+        "group is not found or not visible.",
+        extensions=requires(GROUP_READ),
+    )
+    async def group_claims_status(
+        self,
+        info: strawberry.Info,
+        group_number: Annotated[str, strawberry.argument(description="E.g. `G100234`.")],
+    ) -> coverage.GroupClaimsStatus | None:
+        return await coverage.group_claims_status(info, group_number)
+
+    @strawberry.field(
+        description="Members of a group who match a member of another group here by SSN or "
+        "by name and date of birth (rep:eligibility); at most 500. Confirm with "
+        "`dualCoverageConfirm`.",
+        extensions=requires(REP_ELIGIBILITY),
+    )
+    async def dual_coverage_candidates(
+        self,
+        info: strawberry.Info,
+        group_number: Annotated[str, strawberry.argument(description="E.g. `G100234`.")],
+    ) -> list[DualCoverageCandidate]:
+        return await dual_candidates(info, group_number)
+
+    @strawberry.field(
+        description="Eligibility changes waiting for a representative (rep:eligibility), "
+        "oldest first, each with the problems that sent it to review. At most 100 per page.",
+        extensions=requires(REP_ELIGIBILITY),
+    )
+    async def eligibility_review_queue(
+        self,
+        info: strawberry.Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        group_number: Annotated[
+            str | None, strawberry.argument(description="Only this group's changes.")
+        ] = None,
+    ) -> EligibilityChangeConnection:
+        return await resolve_review_queue(info, first, after, group_number)

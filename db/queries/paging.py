@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -63,12 +64,16 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode()
 
 
-def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
-    """The key values inside ``cursor``; refuses anything this API did not hand out."""
+def _load_cursor(cursor: str) -> Any:
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
         raise PageRequestError("`after` is not a cursor returned by this API.") from exc
+
+
+def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
+    """The key values inside ``cursor``; refuses anything this API did not hand out."""
+    values = _load_cursor(cursor)
     if not (isinstance(values, list) and len(values) == len(types)) or not all(
         type(value) is expected for value, expected in zip(values, types, strict=True)
     ):
@@ -79,23 +84,58 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
 @dataclass(frozen=True, slots=True)
 class Keyset(Generic[T]):
     """A list order: sort-key columns of ``entity`` (the last one unique) and how to read
-    those keys off a loaded row."""
+    those keys off a loaded row.
+
+    A ``name``d keyset writes its name into its cursors and refuses a cursor of another
+    order (say, one from the same list sorted differently). Date keys travel as ISO strings.
+    """
 
     entity: type[T]
     columns: tuple[QueryableAttribute[Any], ...]
     key_of: Callable[[T], list[Any]]
     descending: bool = False
+    name: str | None = None
 
     @property
     def order_by(self) -> list[Any]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
+    def cursor_key(self, row: T) -> list[Any]:
+        """What the row's cursor encodes: the order's name (when named), then the keys."""
+        key = self.key_of(row)
+        return key if self.name is None else [self.name, *key]
+
+    def decode(self, cursor: str) -> list[Any]:
+        """The key values of ``cursor``, refused when it belongs to another order."""
+        types = [column.type.python_type for column in self.columns]
+        if self.name is None:
+            return decode_cursor(cursor, types)
+        raw = _load_cursor(cursor)
+        if isinstance(raw, list) and raw and isinstance(raw[0], str) and raw[0] != self.name:
+            raise PageRequestError(
+                "`after` is a cursor of another sort order; start again without `after`."
+            )
+        _, *values = decode_cursor(cursor, [str, *(_json_type(t) for t in types)])
+        return [_from_json(value, t) for value, t in zip(values, types, strict=True)]
+
+
+def _json_type(python_type: type) -> type:
+    return str if issubclass(python_type, dt.date) else python_type
+
+
+def _from_json(value: Any, python_type: type) -> Any:
+    if python_type is dt.date:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise PageRequestError("`after` is not a cursor returned by this API.") from exc
+    return value
+
 
 def _after_cursor(stmt: Select[T], keyset: Keyset[T], page: PageRequest) -> Select[T]:
     if page.after is None:
         return stmt
-    types = [column.type.python_type for column in keyset.columns]
-    cursor = decode_cursor(page.after, types)
+    cursor = keyset.decode(page.after)
     if keyset.descending:
         return stmt.where(tuple_(*keyset.columns) < tuple_(*cursor))
     return stmt.where(tuple_(*keyset.columns) > tuple_(*cursor))
@@ -107,7 +147,7 @@ async def fetch_page(
     """One page of ``stmt`` in keyset order: an index-friendly ``LIMIT n+1``."""
     limited = _after_cursor(stmt, keyset, page).order_by(*keyset.order_by).limit(page.first + 1)
     rows = (await session.scalars(limited)).all()
-    return finish_page(rows, page, keyset.key_of)
+    return finish_page(rows, page, keyset.cursor_key)
 
 
 async def fetch_pages(
@@ -126,7 +166,7 @@ async def fetch_pages(
     rows: dict[int, list[T]] = defaultdict(list)
     for found in await session.scalars(outer):
         rows[getattr(found, partition.key)].append(found)
-    return {parent: finish_page(found, page, keyset.key_of) for parent, found in rows.items()}
+    return {parent: finish_page(found, page, keyset.cursor_key) for parent, found in rows.items()}
 
 
 def finish_page(

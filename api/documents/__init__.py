@@ -1,0 +1,1 @@
+"""Documents the service renders for download (digital ID cards)."""
