@@ -16,14 +16,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.auth.principal import Principal
-from db.models import Group, GroupContact, IdCardRequest, Member, OtherCoverage, Plan, TierRate
+from db.models import (
+    ChangeItem,
+    ChangeStatus,
+    Group,
+    GroupContact,
+    IdCardRequest,
+    Member,
+    OtherCoverage,
+    Plan,
+    TierRate,
+)
+from db.queries import changes as change_queries
 from db.queries import cob as cob_queries
 from db.queries import contacts as contact_queries
 from db.queries import groups as group_queries
 from db.queries import id_cards as id_card_queries
+from db.queries import member_records as record_queries
 from db.queries import members as member_queries
 from db.queries import portal_users as portal_user_queries
 from db.queries import rates as rate_queries
+from db.queries.member_records import DualLinkRow, MemberRecord
 from db.queries.members import CoverageRow, MemberFilter, MemberOrder
 from db.queries.paging import Page, PageRequest
 from db.queries.portal_users import PortalUserFilter, PortalUserRow
@@ -62,6 +75,8 @@ class Loaders:
     id_card_requests: DataLoader[int, list[IdCardRequest]] = field(init=False)
     other_coverage: DataLoader[int, OtherCoverage | None] = field(init=False)
     other_coverages: DataLoader[int, list[OtherCoverage]] = field(init=False)
+    member_record: DataLoader[int, MemberRecord | None] = field(init=False)
+    dual_links: DataLoader[int, list[DualLinkRow]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -81,11 +96,15 @@ class Loaders:
         return loaders
 
     def _add_eligibility_extras(self) -> None:
-        """ID-card requests and other coverage (COB) of members."""
+        """ID-card requests, other coverage, COB facts and dual-coverage links of members."""
         self.id_card_request = self._one(id_card_queries.id_card_requests_by_ids)
         self.id_card_requests = self._many(id_card_queries.id_card_requests_by_member)
         self.other_coverage = self._one(cob_queries.other_coverages_by_ids)
         self.other_coverages = self._many(cob_queries.other_coverages_by_member)
+        self.member_record = self._one(
+            lambda session, principal, keys: record_queries.member_records(session, keys, principal)
+        )
+        self.dual_links = self._many(record_queries.dual_links_by_member)
 
     def _one(
         self, query: Callable[[AsyncSession, Principal, Sequence[int]], Awaitable[Mapping[int, V]]]
@@ -144,6 +163,28 @@ class Loaders:
             )
 
         return self._keyed(("schedule_counts", plan_code), fetch, lambda: 0)
+
+    def change_pages(
+        self, statuses: tuple[ChangeStatus, ...], page: PageRequest
+    ) -> DataLoader[int, Page[ChangeItem]]:
+        """Group id -> that group's page of eligibility change items, newest first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[ChangeItem]]]:
+            return change_queries.group_changes_pages(
+                self.session, self.principal, group_ids=keys, statuses=statuses, page=page
+            )
+
+        return self._keyed(("change_pages", statuses, page), fetch, lambda: Page.empty(page))
+
+    def change_counts(self, statuses: tuple[ChangeStatus, ...]) -> DataLoader[int, int]:
+        """Group id -> how many change items it has (in ``statuses``, when given)."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return change_queries.count_group_changes(
+                self.session, self.principal, group_ids=keys, statuses=statuses
+            )
+
+        return self._keyed(("change_counts", statuses), fetch, lambda: 0)
 
     def portal_user(self) -> DataLoader[int, PortalUserRow | None]:
         """User id -> that portal user, when the caller manages one of their groups."""

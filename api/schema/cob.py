@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Self
 
@@ -13,6 +14,8 @@ from api.services import cob as service
 from api.services.cob import CobRule, Payer, PlanFacts
 from db import models
 from db.models import Relationship
+from db.queries.member_records import MemberRecord
+from db.queries.members import CoverageRow
 
 strawberry.enum(Payer, description="THIS_CARRIER: coverage here. OTHER: another carrier's.")
 strawberry.enum(
@@ -81,21 +84,16 @@ async def other_coverages_of(info: strawberry.Info, member_pk: int) -> list[Othe
     return [OtherCoverage.from_row(row) for row in rows]
 
 
-async def _this_plan(info: strawberry.Info, member: models.Member, on: dt.date) -> PlanFacts | None:
-    loaders = info.context.loaders
-    spans = await loaders.coverages.load(member.id)
+def _this_plan(
+    info: strawberry.Info, record: MemberRecord, spans: list[CoverageRow], on: dt.date
+) -> PlanFacts | None:
     if not any(_covers(row.coverage, on) for row in spans):
         return None
-    holder = member
-    if member.subscriber_id is not None:
-        holder = await loaders.member.load(member.subscriber_id) or member
-    holder_spans = await loaders.coverages.load(holder.id)
-    since = min((row.coverage.effective_date for row in holder_spans), default=None)
     return PlanFacts(
         carrier_name=info.context.settings.carrier_name,
-        member_is_holder=member.relationship is Relationship.SUBSCRIBER,
-        holder_birth_date=holder.date_of_birth,
-        holder_since=since,
+        member_is_holder=record.member.relationship is Relationship.SUBSCRIBER,
+        holder_birth_date=record.holder_birth_date,
+        holder_since=record.holder_since,
     )
 
 
@@ -123,16 +121,17 @@ def _other_plan(member: models.Member, row: models.OtherCoverage) -> PlanFacts:
 async def cob_order_of(info: strawberry.Info, member_pk: int, on: dt.date) -> list[CobEntry]:
     """``Member.cobOrder``: the payers on ``on`` in order (SPEC §2 COB rules)."""
     loaders = info.context.loaders
-    member = await loaders.member.load(member_pk)
-    if member is None:
-        return []
-    rows = [
-        row for row in await loaders.other_coverages.load(member_pk) if service.is_active(row, on)
-    ]
-    by_id = {row.id: row for row in rows}
-    entries = service.cob_order(
-        await _this_plan(info, member, on), [_other_plan(member, row) for row in rows]
+    record, others, spans = await asyncio.gather(
+        loaders.member_record.load(member_pk),
+        loaders.other_coverages.load(member_pk),
+        loaders.coverages.load(member_pk),
     )
+    if record is None:
+        return []
+    rows = [row for row in others if service.is_active(row, on)]
+    by_id = {row.id: row for row in rows}
+    this_plan = _this_plan(info, record, spans, on)
+    entries = service.cob_order(this_plan, [_other_plan(record.member, row) for row in rows])
     return [
         CobEntry(
             payer=entry.payer,

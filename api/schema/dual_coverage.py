@@ -7,7 +7,6 @@ import enum
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import or_, select
 from strawberry import relay
 
 from api.auth.permissions import requires
@@ -20,8 +19,9 @@ from api.services.cob import CobRule
 from api.services.dual_coverage import DualRelation, Side
 from api.services.rules import Problem, RuleViolation
 from db import models
-from db.models import AccessLevel, Coverage, DualCoverageLink, Group
+from db.models import AccessLevel
 from db.queries import groups as group_queries
+from db.queries.member_records import DualLinkRow, MemberRecord
 
 strawberry.enum(
     DualRelation,
@@ -71,49 +71,27 @@ async def candidates(info: strawberry.Info, group_number: str) -> list[DualCover
     ]
 
 
-async def _side(info: strawberry.Info, member: models.Member) -> Side:
-    session = info.context.session
-    subscriber = member
-    if member.subscriber_id is not None:
-        subscriber = await session.get(models.Member, member.subscriber_id) or member
-    since = await session.scalar(
-        select(Coverage.effective_date)
-        .where(Coverage.member_id == subscriber.id)
-        .order_by(Coverage.effective_date)
-        .limit(1)
+def _side(record: MemberRecord) -> Side:
+    return Side(record.member, record.holder_birth_date, record.holder_since)
+
+
+def _shown(info: strawberry.Info, row: DualLinkRow) -> DualCoverage:
+    primary, rule = service.this_side_primary(_side(row.mine), _side(row.other))
+    other = row.other.member
+    visible = info.context.principal.may_access(other.group_id, "eligibility", AccessLevel.VIEW)
+    return DualCoverage(
+        other_group_number=row.other.group_number if visible else None,
+        other_member_id=other.member_id if visible else None,
+        relation=DualRelation(row.relation),
+        is_primary=primary,
+        rule=rule,
     )
-    return Side(member, subscriber.date_of_birth, since)
 
 
 async def dual_coverage_of(info: strawberry.Info, member_pk: int) -> list[DualCoverage]:
     """``Member.dualCoverage``: each confirmed link and which side pays first."""
-    session, principal = info.context.session, info.context.principal
-    mine = await session.get(models.Member, member_pk)
-    involved = or_(
-        DualCoverageLink.member_id == member_pk, DualCoverageLink.other_member_id == member_pk
-    )
-    links = list(await session.scalars(select(DualCoverageLink).where(involved)))
-    if mine is None or not links:
-        return []
-    result = []
-    for link in links:
-        other_pk = link.other_member_id if link.member_id == member_pk else link.member_id
-        other = await session.get(models.Member, other_pk)
-        if other is None:
-            continue
-        primary, rule = service.this_side_primary(await _side(info, mine), await _side(info, other))
-        visible = principal.may_access(other.group_id, "eligibility", AccessLevel.VIEW)
-        group = await session.get(Group, other.group_id) if visible else None
-        result.append(
-            DualCoverage(
-                other_group_number=group.group_number if group else None,
-                other_member_id=other.member_id if visible else None,
-                relation=DualRelation(link.relation),
-                is_primary=primary,
-                rule=rule,
-            )
-        )
-    return result
+    rows = await info.context.loaders.dual_links.load(member_pk)
+    return [_shown(info, row) for row in rows]
 
 
 @strawberry.input(description="Confirm that two members here are the same person or spouses.")

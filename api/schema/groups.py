@@ -25,8 +25,6 @@ from api.schema.plans import Plan
 from api.schema.rates import RateScheduleConnection, group_schedules
 from api.schema.web_access_types import PortalUserConnection, group_portal_users
 from db import models
-from db.queries.change_counts import group_changes_count
-from db.queries.changes import group_changes
 from db.queries.paging import PageRequest
 
 
@@ -170,13 +168,11 @@ class Group(relay.Node):
             strawberry.argument(description="Only changes in one of these statuses."),
         ] = None,
     ) -> EligibilityChangeConnection:
-        ctx = info.context
-        page = await group_changes(
-            ctx.session, ctx.principal, self.pk, PageRequest(first, after), status
-        )
+        loaders, wanted = info.context.loaders, tuple(status or ())
+        page = await loaders.change_pages(wanted, PageRequest(first, after)).load(self.pk)
 
         async def count() -> int:
-            return await group_changes_count(ctx.session, ctx.principal, self.pk, status)
+            return int(await loaders.change_counts(wanted).load(self.pk))
 
         return build_connection(
             EligibilityChangeConnection, page, EligibilityChange.from_row, count

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from db.models import ChangeItem, ChangeStatus, Group
-from db.queries.paging import Keyset, Page, PageRequest, fetch_page
+from db.queries.paging import Keyset, Page, PageRequest, fetch_page, fetch_pages
 from db.queries.scope import scoped
 
 _BY_ID = Keyset(ChangeItem, (ChangeItem.id,), lambda row: [row.id], name="id")
@@ -48,16 +48,41 @@ async def review_queue_count(
     return int(await session.scalar(stmt) or 0)
 
 
-async def group_changes(
+async def group_changes_pages(
     session: AsyncSession,
     principal: Principal,
-    group_id: int,
-    page: PageRequest,
+    *,
+    group_ids: Sequence[int],
     statuses: Sequence[ChangeStatus] | None,
-) -> Page[ChangeItem]:
-    """A group's change items, newest first."""
-    stmt = select(ChangeItem).where(ChangeItem.group_id == group_id)
+    page: PageRequest,
+) -> dict[int, Page[ChangeItem]]:
+    """The same page of each group's change items (newest first), one statement in all."""
+    stmt = _of_groups(principal, group_ids, statuses)
+    if len(group_ids) == 1:
+        return {group_ids[0]: await fetch_page(session, stmt, _NEWEST_FIRST, page)}
+    return await fetch_pages(session, stmt, _NEWEST_FIRST, page, ChangeItem.group_id)
+
+
+async def count_group_changes(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    group_ids: Sequence[int],
+    statuses: Sequence[ChangeStatus] | None,
+) -> dict[int, int]:
+    """How many items each group's ``group_changes_pages`` pages through."""
+    stmt = (
+        _of_groups(principal, group_ids, statuses)
+        .with_only_columns(ChangeItem.group_id, func.count())
+        .group_by(ChangeItem.group_id)
+    )
+    return dict((await session.execute(stmt)).all())
+
+
+def _of_groups(
+    principal: Principal, group_ids: Sequence[int], statuses: Sequence[ChangeStatus] | None
+) -> Select[ChangeItem]:
+    stmt = select(ChangeItem).where(ChangeItem.group_id.in_(group_ids))
     if statuses:
         stmt = stmt.where(ChangeItem.status.in_(list(statuses)))
-    stmt = scoped(stmt, principal, ChangeItem.group_id, "eligibility")
-    return await fetch_page(session, stmt, _NEWEST_FIRST, page)
+    return scoped(stmt, principal, ChangeItem.group_id, "eligibility")
