@@ -57,6 +57,7 @@ _DEMO_TEXT = """  GraphiQL: {base}/graphql
     leader@demo.test   benefit leader of G100001 and G100002
                        (group admin; billing and eligibility MANAGE)
     viewer@demo.test   benefit leader of G100001 (billing and eligibility VIEW)
+    billing@demo.test  benefit leader of G100001 (billing MANAGE, no eligibility)
     rep@demo.test      group-accounts representative   } internal: set up an authenticator
     support@demo.test  access support                  } app (TOTP) at first sign-in
     admin@demo.test    administrator                   }

@@ -33,7 +33,7 @@ DEV_REDIRECT_URIS = (
     "http://127.0.0.1:8000/oauth/demo-callback",
     "http://localhost:5173/callback",
 )
-MANAGE, VIEW = AccessLevel.MANAGE, AccessLevel.VIEW
+NONE, MANAGE, VIEW = AccessLevel.NONE, AccessLevel.MANAGE, AccessLevel.VIEW
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("leader@demo.test", "Lena Benefits"),
     DemoUser("viewer@demo.test", "Victor Viewer"),
+    DemoUser("billing@demo.test", "Bianca Billing"),
     DemoUser("rep@demo.test", "Rita Representative", (Role.REP,)),
     DemoUser("support@demo.test", "Sam Support", (Role.SUPPORT,)),
     DemoUser("admin@demo.test", "Ada Admin", (Role.ADMIN,)),
@@ -60,6 +61,8 @@ async def seed_demo_identity(session: AsyncSession) -> None:
     grants = {
         "leader@demo.test": [GrantSpec(g, MANAGE, MANAGE, group_admin=True) for g in first_two],
         "viewer@demo.test": [GrantSpec(g, VIEW, VIEW) for g in first_two[:1]],
+        # A payroll clerk: pays the first group's bills, never sees its roster.
+        "billing@demo.test": [GrantSpec(g, MANAGE, NONE) for g in first_two[:1]],
     }
     for user in DEMO_USERS:
         await create_user(

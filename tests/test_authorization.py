@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.auth.policy import (
     ALL_SCOPES,
@@ -16,6 +17,7 @@ from api.auth.policy import (
     GROUP_READ,
 )
 from tests.helpers import Tokens, graphql
+from tests.test_eligibility_changes import group_gid
 
 EVERYTHING = ALL_SCOPES
 READ_ONLY = {GROUP_READ}
@@ -36,6 +38,7 @@ ACTORS = {
     for actor in (
         Actor("leader", user="leader@demo.test"),
         Actor("viewer", user="viewer@demo.test"),
+        Actor("billing-only", user="billing@demo.test"),
         Actor("rep", user="rep@demo.test"),
         Actor("support", user="support@demo.test"),
         Actor("admin", user="admin@demo.test"),
@@ -53,6 +56,9 @@ ACTORS = {
     )
 }
 
+# Mutations are sent with input a permitted caller gets a userError for (or a harmless
+# change, rolled back with the test): the matrix is about the gate, not the business rule.
+# `$g` is the global ID of G100001.
 OPERATIONS = {
     "groups": ("{ groups { totalCount } }", ["groups"]),
     "own group": ('{ group(groupNumber: "G100001") { name } }', ["group"]),
@@ -67,19 +73,44 @@ OPERATIONS = {
     ),
     "audit": ("{ auditEvents(first: 1) { totalCount } }", ["auditEvents"]),
     "viewer": ("{ viewer { subject } }", ["viewer"]),
+    "review queue": (
+        "{ eligibilityReviewQueue(first: 1) { totalCount } }",
+        ["eligibilityReviewQueue"],
+    ),
+    "submit changes": (
+        "mutation($g: ID!) { eligibilityChangesSubmit(input: {groupId: $g, "
+        'idempotencyKey: "", changes: []}) { userErrors { code } } }',
+        ["eligibilityChangesSubmit"],
+    ),
+    "create group": (
+        'mutation { groupCreate(input: {groupNumber: "bad", name: "", billingMode: LIST_BILL, '
+        'effectiveDate: "2027-01-02", address: {line1: "1 Main St", city: "Town", '
+        'state: "OH", postalCode: "43004"}}) { userErrors { code } } }',
+        ["groupCreate"],
+    ),
+    "invite group user": (
+        'mutation($g: ID!) { groupUserInvite(input: {groupId: $g, email: "not-an-email", '
+        'name: "", access: {billing: VIEW, eligibility: NONE}}) { userErrors { code } } }',
+        ["groupUserInvite"],
+    ),
 }
 
 OK, NULL, FORBIDDEN = "ok", "null", "forbidden"
-# One row per actor; columns in the order of OPERATIONS.
+Y, N, X = OK, NULL, FORBIDDEN  # yes, null (as if absent), refused
+# One row per actor; columns in the order of OPERATIONS. Reps provision web access with
+# webAccessProvision; inviting a group's users (users:manage) is the group admin's.
 MATRIX = {
-    "leader": (OK, OK, NULL, OK, OK, FORBIDDEN, OK),
-    "viewer": (OK, OK, NULL, OK, NULL, FORBIDDEN, OK),
-    "rep": (OK, OK, OK, OK, OK, FORBIDDEN, OK),
-    "support": (OK, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
-    "admin": (OK, OK, OK, OK, OK, OK, OK),
-    "leader-token-without-eligibility": (OK, OK, NULL, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
-    "claims-system": (OK, OK, OK, OK, OK, FORBIDDEN, OK),
-    "edi-asking-audit": (OK, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
+    # groups, own group, other group, roster, second group roster, audit, viewer,
+    # review queue, submit changes, create group, invite group user
+    "leader": (Y, Y, N, Y, Y, X, Y, X, Y, X, Y),
+    "viewer": (Y, Y, N, Y, N, X, Y, X, X, X, X),
+    "billing-only": (Y, Y, N, X, N, X, Y, X, X, X, X),
+    "rep": (Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, X),
+    "support": (Y, Y, Y, X, X, X, Y, X, X, X, X),
+    "admin": (Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y),
+    "leader-token-without-eligibility": (Y, Y, N, X, X, X, Y, X, X, X, X),
+    "claims-system": (Y, Y, Y, Y, Y, X, Y, X, X, X, X),
+    "edi-asking-audit": (Y, Y, Y, X, X, X, Y, X, X, X, X),
 }
 
 CASES = [
@@ -111,13 +142,19 @@ def _outcome(body: dict[str, Any], path: list[str]) -> str:
 
 @pytest.mark.parametrize(("actor", "operation", "expected"), CASES)
 async def test_scope_and_role_matrix(
-    anonymous: httpx.AsyncClient, tokens: Tokens, actor: str, operation: str, expected: str
+    anonymous: httpx.AsyncClient,
+    connection: AsyncConnection,
+    tokens: Tokens,
+    actor: str,
+    operation: str,
+    expected: str,
 ) -> None:
     # given a token for the actor
     token = await _token(tokens, ACTORS[actor])
     query, path = OPERATIONS[operation]
+    variables = {"g": await group_gid(connection)} if "$g" in query else None
     # when it runs the operation
-    response = await graphql(anonymous, query, token=token)
+    response = await graphql(anonymous, query, variables, token=token)
     # then the outcome is the matrix's
     assert response.status_code == 200
     assert _outcome(response.json(), path) == expected

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.services.dates import add_months, today
-from db.models import ChangeItem, Coverage, Group, IdCardRequest, Member
+from db.models import AuditEvent, ChangeItem, Coverage, Group, IdCardRequest, Member
 from tests.helpers import Tokens, global_id, graphql, graphql_errors, graphql_ok
 
 SUBMIT = """
@@ -90,6 +90,9 @@ async def test_submit_applies_each_item_on_its_own_and_replays(
     assert again["eligibilityChangesSubmit"]["replayed"] is True
     assert again["eligibilityChangesSubmit"]["changes"] == result["changes"]
     assert await connection.scalar(select(func.count(Member.id))) == members_after_first
+    actions = list(await connection.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions.count("eligibility.add_subscriber") == 1
+    assert actions[-2:] == ["eligibility.changesSubmit", "eligibility.changesReplay"]
     payloads = await connection.scalars(select(ChangeItem.payload))
     assert not any("123-45-6789" in p or "123456789" in p for p in payloads)
     pk = await connection.scalar(select(Member.id).where(Member.member_id == sub_id))

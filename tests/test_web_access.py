@@ -691,7 +691,7 @@ async def test_only_invited_users_get_a_new_link(
 async def test_portal_users_show_status_and_last_sign_in_and_page_by_email(
     client: httpx.AsyncClient, connection: AsyncConnection
 ) -> None:
-    # given the seeded leader (signed in once) and viewer, and a newly invited user
+    # given the seeded leader (signed in once), billing clerk and viewer, and a new invitee
     signed_in = dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)
     await connection.execute(
         update(User).where(User.email_key == LEADER).values(last_sign_in_at=signed_in)
@@ -709,11 +709,12 @@ async def test_portal_users_show_status_and_last_sign_in_and_page_by_email(
 
     # then
     nodes = [edge["node"] for edge in first["edges"] + second["edges"]]
-    assert [node["email"] for node in nodes] == ["aaron@acme.example", LEADER, VIEWER]
-    assert first["totalCount"] == 3
+    emails = ["aaron@acme.example", "billing@demo.test", LEADER, VIEWER]
+    assert [node["email"] for node in nodes] == emails
+    assert first["totalCount"] == 4
     assert first["pageInfo"]["hasNextPage"] is True
     assert second["pageInfo"]["hasNextPage"] is False
-    aaron, leader, viewer = nodes
+    aaron, _, leader, viewer = nodes
     assert aaron["status"] == "INVITED"
     assert aaron["invitationExpiresAt"] is not None
     assert leader["lastSignInAt"] == "2026-11-20T08:30:00+00:00"

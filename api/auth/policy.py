@@ -46,6 +46,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
         _STAFF_COMMON
         | {BILLING_READ, BILLING_WRITE, ELIGIBILITY_READ, ELIGIBILITY_WRITE}
         | {REP_GROUPS, REP_ELIGIBILITY, REP_BILLING}
+        # SPEC §2 Audit: reps and admins can search the audit log.
+        | {AUDIT_READ}
     ),
     Role.SUPPORT: frozenset(_STAFF_COMMON | {SUPPORT_ACCESS}),
 }

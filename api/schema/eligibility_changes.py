@@ -163,7 +163,9 @@ def _key_problems(key: str) -> RuleViolation | None:
 
 
 async def _audit(info: strawberry.Info, result: BatchResult) -> None:
-    for item in result.items:
+    """One event per applied item and one for the batch; a replay changed nothing, so it
+    records only that it was replayed."""
+    for item in [] if result.replayed else result.items:
         if item.status is models.ChangeStatus.APPLIED:
             info.context.audit.record(
                 f"eligibility.{item.kind.value.lower()}",
@@ -173,7 +175,7 @@ async def _audit(info: strawberry.Info, result: BatchResult) -> None:
             )
     await commit(
         info,
-        "eligibility.changesSubmit",
+        "eligibility.changesReplay" if result.replayed else "eligibility.changesSubmit",
         target_type="ChangeBatch",
         target_id=str(result.batch.id),
         changes={"idempotencyKey": result.batch.idempotency_key, "count": len(result.items)},
