@@ -15,8 +15,9 @@ USER portal
 WORKDIR /home/portal
 EXPOSE 8000
 # PORTAL_DATABASE_URL (PostgreSQL), PORTAL_ENV=production, PORTAL_ISSUER, PORTAL_SECRET_KEY,
-# PORTAL_SSN_HASH_KEY and PORTAL_JWT_PRIVATE_KEY come from the platform. TLS ends at the
+# PORTAL_SSN_HASH_KEY, PORTAL_JWT_PRIVATE_KEY and the SMTP relay (PORTAL_SMTP_*) come from
+# the platform; production sends mail over SMTP (the outbox is development's). TLS ends at the
 # load balancer, whose X-Forwarded-Proto is trusted: the container must be reachable only
 # through it, or set FORWARDED_ALLOW_IPS to its address.
-ENV PORTAL_ENV=production FORWARDED_ALLOW_IPS=*
+ENV PORTAL_ENV=production PORTAL_MAIL_MODE=smtp FORWARDED_ALLOW_IPS=*
 CMD ["sh", "-c", "portal migrate && exec portal serve --host 0.0.0.0 --port 8000 --quiet --forwarded-allow-ips \"$FORWARDED_ALLOW_IPS\""]

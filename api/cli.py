@@ -82,6 +82,10 @@ def _seed(args: argparse.Namespace) -> int:
     from db.session import create_engine, create_sessionmaker
 
     settings = get_settings()
+    if settings.is_production:
+        # Demo users share a published password; demo clients have published secrets.
+        print("portal seed: demo data is for development only.", file=sys.stderr)  # noqa: T201
+        return 1
 
     async def run() -> int:
         engine = create_engine(settings.database_url)

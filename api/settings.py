@@ -90,6 +90,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} must be at least 32 characters in production")
         if self.jwt_private_key is None:
             raise ValueError("PORTAL_JWT_PRIVATE_KEY (a PEM RSA key) is required in production")
+        if self.mail_mode != "smtp":
+            # The outbox only records mail: invitations and notices would never arrive.
+            raise ValueError("PORTAL_MAIL_MODE must be smtp in production (outbox sends nothing)")
         return self
 
 

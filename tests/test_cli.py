@@ -89,15 +89,27 @@ def test_create_user_and_client(env: dict[str, str]) -> None:
     assert "client secret (shown once" in client.stdout
 
 
-def test_token_is_refused_in_production(env: dict[str, str]) -> None:
-    production = {
+def _production(env: dict[str, str]) -> dict[str, str]:
+    return {
         **env,
         "PORTAL_ENV": "production",
         "PORTAL_SSN_HASH_KEY": "k" * 40,
         "PORTAL_SECRET_KEY": "s" * 40,
         "PORTAL_JWT_PRIVATE_KEY": "unused",
+        "PORTAL_MAIL_MODE": "smtp",
     }
+
+
+def test_token_is_refused_in_production(env: dict[str, str]) -> None:
+    production = _production(env)
     result = run_portal(["token", "--user", "rep@demo.test", "--scope", "group:read"], production)
+    assert result.returncode == 1
+    assert "development only" in result.stderr
+
+
+def test_seed_is_refused_in_production(env: dict[str, str]) -> None:
+    """Demo users share a published password and demo clients published secrets."""
+    result = run_portal(["seed", "--groups", "1", "--members", "10"], _production(env))
     assert result.returncode == 1
     assert "development only" in result.stderr
 

@@ -32,6 +32,7 @@ def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "k" * 40)
     monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("PORTAL_JWT_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----...")
+    monkeypatch.setenv("PORTAL_MAIL_MODE", "smtp")
     settings = Settings()
     assert settings.is_production
     assert settings.masks_errors
@@ -46,4 +47,13 @@ def test_production_needs_its_own_secret_key_and_signing_key(
         Settings()
     monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
     with pytest.raises(ValidationError, match="PORTAL_JWT_PRIVATE_KEY"):
+        Settings()
+
+
+def test_production_refuses_the_development_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "k" * 40)
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PORTAL_JWT_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----...")
+    with pytest.raises(ValidationError, match="PORTAL_MAIL_MODE must be smtp"):
         Settings()
