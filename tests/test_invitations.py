@@ -27,7 +27,7 @@ from api.auth.passwords import verify_password
 from api.auth.web import CSRF_COOKIE
 from api.services.mail import deliver_due
 from api.settings import Settings
-from db.models import AuditEvent, Invitation, User, UserStatus
+from db.models import AuditEvent, Invitation, OutboundEmail, User, UserStatus
 from tests.helpers import global_id
 from tests.oauth_browser import hidden_fields
 from tests.test_web_access import (
@@ -138,6 +138,12 @@ async def test_the_emailed_link_sets_the_password_once_and_the_user_signs_in(
     assert link, body
     url = urlsplit(link.group(0))
     assert f"{url.scheme}://{url.netloc}" == settings.issuer
+    stored = await connection.scalar(
+        select(OutboundEmail.body_text).where(OutboundEmail.to_address == "pat@acme.example")
+    )
+    assert stored is not None
+    assert url.query not in stored, "a sent link is not kept in the outbox"
+    assert "/invitations/accept?token=[removed once sent]" in stored
 
     # when the person opens the link and chooses a password
     page = await browser.get(f"{url.path}?{url.query}")

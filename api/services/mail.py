@@ -12,6 +12,7 @@ restart never sends it twice, and a failed send is retried with backoff, then ma
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -172,13 +173,32 @@ async def _deliver_one(
         return None
     attempt = email.attempts + 1
     error = await _send(settings, email, now)
+    kept = _kept_body(settings, email)
     if error is None:
-        return await _record(sessions, email, attempt, status=EmailStatus.SENT, sent_at=now)
+        return await _record(
+            sessions, email, attempt, status=EmailStatus.SENT, sent_at=now, body_text=kept
+        )
     if attempt >= settings.mail_max_attempts:
-        return await _record(sessions, email, attempt, status=EmailStatus.FAILED, error=error)
+        return await _record(
+            sessions, email, attempt, status=EmailStatus.FAILED, error=error, body_text=kept
+        )
     return await _record(
         sessions, email, attempt, error=error, next_attempt_at=now + retry_delay(attempt)
     )
+
+
+ONE_TIME_TOKEN = re.compile(r"([?&]token=)[^\s&]+")
+REDACTED = "[removed once sent]"
+
+
+def _kept_body(settings: Settings, email: OutboundEmail) -> str:
+    """The body kept once a message is sent or has failed for good: one-time link tokens
+    (invitations, password resets) are removed, so a finished message holds no usable link
+    (the links themselves are stored only hashed). Until then the body must keep the token
+    to be sent. Development's outbox is the mailbox and keeps them."""
+    if settings.mail_mode == "outbox":
+        return email.body_text
+    return ONE_TIME_TOKEN.sub(rf"\1{REDACTED}", email.body_text)
 
 
 async def _claim(
