@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from api.auth.access_tokens import TokenIssuer
 from api.auth.oauth_models import PortalClient, PortalCode, PortalRefreshToken, digest
@@ -34,6 +34,19 @@ def revoke_families(*conditions: Any, reason: str) -> None:
         .where(TokenFamily.revoked_at.is_(None), *conditions)
         .values(revoked_at=utc_now(), revoked_reason=reason)
     )
+
+
+def spend_once(model: Any, row_id: int, spent_at: Any) -> bool:
+    """Mark a single-use credential spent unless someone already has: a conditional UPDATE,
+    so of two concurrent requests only one matches the row (on PostgreSQL the second waits
+    for the first to commit, then finds it spent). True when this call spent it."""
+    result = current_db().execute(
+        update(model)
+        .where(model.id == row_id, spent_at.is_(None))
+        .values({spent_at.key: utc_now()})
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 class S256Challenge(CodeChallenge):  # type: ignore[misc]
@@ -106,7 +119,11 @@ class CodeGrant(_PortalTokens, grants.AuthorizationCodeGrant):  # type: ignore[m
         return None if row.expires_at <= utc_now() else PortalCode(row)
 
     def delete_authorization_code(self, authorization_code: PortalCode) -> None:
-        authorization_code.row.used_at = utc_now()
+        """Spend the code; a concurrent request that spent it first makes this a replay."""
+        row = authorization_code.row
+        if not spend_once(AuthorizationCode, row.id, AuthorizationCode.used_at):
+            revoke_families(TokenFamily.authorization_code_id == row.id, reason="code replayed")
+            raise InvalidGrantError("The authorization code has already been used.")
 
     def authenticate_user(self, authorization_code: PortalCode) -> User | None:
         return _active_user(authorization_code.row.user_id)
@@ -138,7 +155,11 @@ class RotatingRefreshGrant(_PortalTokens, grants.RefreshTokenGrant):  # type: ig
         return None if user_id is None else _active_user(user_id)
 
     def revoke_old_credential(self, refresh_token: PortalRefreshToken) -> None:
-        refresh_token.row.rotated_at = utc_now()
+        """Rotate; a concurrent refresh that rotated it first makes this a reuse."""
+        row = refresh_token.row
+        if not spend_once(RefreshToken, row.id, RefreshToken.rotated_at):
+            revoke_families(TokenFamily.id == row.family_id, reason="refresh token reused")
+            raise InvalidGrantError("The refresh token has already been used.")
 
 
 class MachineGrant(_PortalTokens, grants.ClientCredentialsGrant):  # type: ignore[misc]
