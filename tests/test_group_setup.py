@@ -8,26 +8,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.auth.policy import ALL_SCOPES
+from api.services.dates import add_months, today
 from api.settings import Settings
 from db.models import (
     AuditEvent,
-    Coverage,
-    CoverageTier,
     Group,
     GroupContact,
-    GroupPlan,
     GroupStatus,
-    Member,
     OutboundEmail,
-    Plan,
-    Relationship,
-    Sex,
 )
 from tests.helpers import Tokens, global_id, graphql, graphql_errors, graphql_ok
+from tests.test_eligibility_changes import SUBMIT, add_subscriber, batch
 
 GROUP_CREATE = """
 mutation ($input: GroupCreateInput!) {
@@ -89,6 +84,19 @@ RATES = {
 }
 
 
+# The new group starts next month, so that enrolling its first subscriber is within the
+# eligibility rules (up to 90 days ahead applies at once) whenever the suite runs.
+START = add_months(today().replace(day=1), 1)
+
+
+def _first(months_after_start: int) -> str:
+    return add_months(START, months_after_start).isoformat()
+
+
+def _last(months_after_start: int) -> str:
+    return (add_months(START, months_after_start + 1) - dt.timedelta(days=1)).isoformat()
+
+
 async def _ok(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
     """The mutation's payload, which must have no userErrors."""
     data = graphql_ok(await graphql(client, query, variables))
@@ -111,7 +119,7 @@ async def _new_group(client: httpx.AsyncClient, number: str = "G900101") -> str:
         "name": "Juniper Ridge Bakery LLC",
         "address": {"line1": "9 Oak Ave", "city": "Boise", "state": "ID", "postalCode": "83702"},
         "billingMode": "LIST_BILL",
-        "effectiveDate": "2027-01-01",
+        "effectiveDate": START.isoformat(),
     }
     payload = await _ok(client, GROUP_CREATE, {"input": new})
     group_id: str = payload["group"]["id"]
@@ -130,37 +138,11 @@ def _schedule(group_id: str, plan: str, start: str, end: str) -> dict[str, Any]:
     }
 
 
-async def _enroll_subscriber(connection: AsyncConnection, number: str, plan: str) -> None:
-    """Straight into the database: the eligibility mutations do not exist yet."""
-    group_id, group_plan_id = (
-        await connection.execute(
-            select(Group.id, GroupPlan.id)
-            .join(GroupPlan, GroupPlan.group_id == Group.id)
-            .join(Plan, Plan.id == GroupPlan.plan_id)
-            .where(Group.group_number == number, Plan.code == plan)
-        )
-    ).one()
-    member_id = await connection.scalar(
-        insert(Member)
-        .values(
-            group_id=group_id,
-            member_id="99990000100",
-            relationship=Relationship.SUBSCRIBER,
-            first_name="Ada",
-            last_name="Quill",
-            date_of_birth=dt.date(1990, 4, 2),
-            sex=Sex.FEMALE,
-        )
-        .returning(Member.id)
-    )
-    await connection.execute(
-        insert(Coverage).values(
-            member_id=member_id,
-            group_plan_id=group_plan_id,
-            tier=CoverageTier.EMPLOYEE,
-            effective_date=dt.date(2027, 1, 1),
-        )
-    )
+async def _enroll_subscriber(client: httpx.AsyncClient, group_id: str) -> None:
+    """Through the eligibility path a benefit leader (here, the rep) uses."""
+    change = add_subscriber("Ada", START)
+    data = await _ok(client, SUBMIT, batch(group_id, "setup-enroll-1", [change]))
+    assert [c["status"] for c in data["changes"]] == ["APPLIED"], data
 
 
 async def test_a_rep_sets_up_a_group_and_activates_it(
@@ -170,12 +152,8 @@ async def test_a_rep_sets_up_a_group_and_activates_it(
     group_id = await _new_group(client)
     for plan in ("DPPO-PLUS", "DHMO-100"):
         await _ok(client, GROUP_PLAN_ADD, {"input": {"groupId": group_id, "planCode": plan}})
-    await _ok(
-        client, RATE_SCHEDULE_CREATE, _schedule(group_id, "DPPO-PLUS", "2027-01-01", "2027-12-31")
-    )
-    await _ok(
-        client, RATE_SCHEDULE_CREATE, _schedule(group_id, "DHMO-100", "2027-02-01", "2028-01-31")
-    )
+    await _ok(client, RATE_SCHEDULE_CREATE, _schedule(group_id, "DPPO-PLUS", _first(0), _last(11)))
+    await _ok(client, RATE_SCHEDULE_CREATE, _schedule(group_id, "DHMO-100", _first(1), _last(12)))
     for kind, email in (("BENEFIT_LEADER", "hr@juniper.test"), ("BILLING", "ap@juniper.test")):
         contact = {"groupId": group_id, "kind": kind, "name": "Pat Lee", "email": email}
         await _ok(client, CONTACT_ADD, {"input": contact})
@@ -187,10 +165,8 @@ async def test_a_rep_sets_up_a_group_and_activates_it(
         ("PLAN_WITHOUT_RATES", ["plans", "DHMO-100"]),
     ]
     # when the gaps are filled and it is activated again
-    await _ok(
-        client, RATE_SCHEDULE_CREATE, _schedule(group_id, "DHMO-100", "2027-01-01", "2027-01-31")
-    )
-    await _enroll_subscriber(connection, "G900101", "DPPO-PLUS")
+    await _ok(client, RATE_SCHEDULE_CREATE, _schedule(group_id, "DHMO-100", _first(0), _last(0)))
+    await _enroll_subscriber(client, group_id)
     activated = await _ok(client, GROUP_ACTIVATE, {"input": {"id": group_id}})
     # then the group is ACTIVE and EDI operations has an email about it
     assert activated["group"] == {"status": "ACTIVE"}
@@ -205,7 +181,7 @@ async def test_a_rep_sets_up_a_group_and_activates_it(
     ).one()
     assert sent.to_address == settings.edi_operations_email
     assert "G900101" in sent.subject
-    assert all(part in sent.body_text for part in ("DPPO-PLUS", "DHMO-100", "2027-01-01"))
+    assert all(part in sent.body_text for part in ("DPPO-PLUS", "DHMO-100", _first(0)))
     group = graphql_ok(await graphql(client, GROUP_SETUP, {"number": "G900101"}))["group"]
     assert [plan["code"] for plan in group["plans"]] == ["DHMO-100", "DPPO-PLUS"]
     assert {contact["kind"] for contact in group["contacts"]} == {"BENEFIT_LEADER", "BILLING"}
