@@ -14,8 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from api.auth.policy import ALL_SCOPES, GROUP_READ
 from api.services.business_days import add_business_days
+from api.services.eligibility import changes as c
+from api.services.eligibility.context import ItemContext
+from api.services.eligibility.engine import run_item
+from api.services.eligibility.rules import Limits
 from api.services.id_cards import due_on, request_new_enrollment_card
 from db.models import Group, IdCardRequest, Member, Relationship
+from tests.eligibility_support import group_and_plans, unique_person
 from tests.helpers import Tokens, global_id, graphql, graphql_errors, graphql_ok
 
 REQUEST = """
@@ -283,3 +288,23 @@ async def test_id_card_pdf_needs_eligibility_read(
         f"/documents/id-card/{member_id}.pdf", headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 403
+
+
+async def test_a_new_subscribers_card_uses_the_configured_business_days(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # given a carrier that mails cards within 3 business days
+    async with sessions() as session:
+        group, plans = await group_and_plans(session)
+        limits = Limits(id_card_business_days=3)
+        now = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)  # the Tuesday before Thanksgiving
+        change = c.AddSubscriber(dt.date(2026, 12, 1), c.ChangeReason.NEW_HIRE, unique_person(),
+                                 plans[0])  # fmt: skip
+        # when a subscriber is added
+        outcome = await run_item(ItemContext(session, group, now.date(), now, limits), change)
+        # then the card is due 3 business days later: Wed 25, (Thanksgiving) Fri 27, Mon 30
+        card = await session.scalar(
+            select(IdCardRequest).where(IdCardRequest.member_id == outcome.member_pk)
+        )
+        assert card is not None
+        assert card.due_on == dt.date(2026, 11, 30)

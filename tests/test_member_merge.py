@@ -148,6 +148,31 @@ async def test_merge_moves_history_to_the_survivor(
     assert orjson.loads(changes)["duplicate"] == "99999999900"
 
 
+COVERAGE_ON = """
+query ($id: String!) { coverageOn(memberId: $id, date: "2000-06-15") {
+  member { memberId } mergedFrom covered } }
+"""
+MERGED_INTO = """
+query ($id: ID!) { node(id: $id) { ... on Member { status mergedInto { memberId } } } }
+"""
+
+
+async def test_a_merged_record_points_at_its_survivor_and_claims_follow_it(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    # given a duplicate covered in 2000, merged into a survivor
+    survivor = await _survivor(connection, "G100001")
+    duplicate = await _duplicate(connection, survivor, (D(2000, 1, 1), D(2000, 12, 31)))
+    merged = graphql_ok(await graphql(client, MERGE, _variables(survivor["id"], duplicate)))
+    survivor_id = merged["membersMerge"]["survivor"]["memberId"]
+    # when the claims system asks about the old member ID, and a rep opens the old record
+    on = graphql_ok(await graphql(client, COVERAGE_ON, {"id": "99999999900"}))["coverageOn"]
+    node = graphql_ok(await graphql(client, MERGED_INTO, {"id": global_id("Member", duplicate)}))
+    # then the answer is the survivor's, covered through the history that moved to it
+    assert on == {"member": {"memberId": survivor_id}, "mergedFrom": "99999999900", "covered": True}
+    assert node["node"] == {"status": "MERGED", "mergedInto": {"memberId": survivor_id}}
+
+
 UNCHANGED = {"status": MemberStatus.ACTIVE, "children": 1, "Coverage": 1, "OtherCoverage": 1,
              "IdCardRequest": 1}  # fmt: skip
 
@@ -165,14 +190,16 @@ async def test_overlapping_coverage_is_refused_and_explained(
     assert await _owners(connection, duplicate) == UNCHANGED
 
 
-@pytest.mark.parametrize("case", ["same", "other_group", "already_merged", "no_reason"])
+@pytest.mark.parametrize(
+    "case", ["same", "other_group", "already_merged", "no_reason", "other_family"]
+)
 async def test_merge_refusals_change_nothing(
     client: httpx.AsyncClient, connection: AsyncConnection, case: str
 ) -> None:
     # given
     survivor = await _survivor(connection, "G100001")
     duplicate = await _duplicate(connection, survivor, (D(2000, 1, 1), D(2000, 12, 31)))
-    target, reason, code = survivor["id"], "Same SSN", ""
+    target, reason, code, merged = survivor["id"], "Same SSN", "", duplicate
     if case == "same":
         target, code = duplicate, "SAME_MEMBER"
     elif case == "other_group":
@@ -183,10 +210,20 @@ async def test_merge_refusals_change_nothing(
             status=MemberStatus.MERGED, merged_into_id=survivor["id"],
         )  # fmt: skip
         code = "ALREADY_MERGED"
-    else:
+    elif case == "no_reason":
         reason, code = "  ", "REASON_REQUIRED"
+    else:  # the duplicate's child merged into another family's child
+        other = await _member(connection, survivor["group_id"], "99999999700")
+        target = await _member(
+            connection, survivor["group_id"], "99999999701",
+            relationship=Relationship.CHILD, subscriber_id=other,
+        )  # fmt: skip
+        code = "DIFFERENT_FAMILIES"
+        child = await connection.scalar(select(Member.id).where(Member.member_id == "99999999901"))
+        assert child is not None
+        merged = child
     # when
-    data = graphql_ok(await graphql(client, MERGE, _variables(target, duplicate, reason)))
+    data = graphql_ok(await graphql(client, MERGE, _variables(target, merged, reason)))
     # then
     assert [e["code"] for e in data["membersMerge"]["userErrors"]] == [code]
     assert await _owners(connection, duplicate) == UNCHANGED

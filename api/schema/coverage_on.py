@@ -53,6 +53,11 @@ class CoverageOnDate:
     message: str | None = strawberry.field(
         description="The reason in plain English, with what to do; null with `reason`."
     )
+    merged_from: str | None = strawberry.field(
+        default=None,
+        description="The member ID asked about when it is a merged duplicate: the answer is "
+        "for `member`, the record its history moved to. Null otherwise.",
+    )
 
     @classmethod
     def build(
@@ -90,10 +95,21 @@ async def coverage_on(info: strawberry.Info, member_id: str, day: dt.date) -> Co
     found = await member_queries.member_with_group(ctx.session, ctx.principal, member_id)
     if found is None:
         return None
-    member, group = found
+    asked, group = found
+    member = await _survivor(info, asked)
     ctx.audit.record("member.read", target_type="Member", target_id=member.member_id)
     spans = await ctx.loaders.coverages.load(member.id)
-    return CoverageOnDate.build(member, group, spans, day)
+    answer = CoverageOnDate.build(member, group, spans, day)
+    answer.merged_from = asked.member_id if member is not asked else None
+    return answer
+
+
+async def _survivor(info: strawberry.Info, member: models.Member) -> models.Member:
+    """A MERGED duplicate's history lives on its survivor (same group): answer for it."""
+    if member.merged_into_id is None:
+        return member
+    survivor: models.Member | None = await info.context.loaders.member.load(member.merged_into_id)
+    return member if survivor is None else survivor
 
 
 async def group_claims_status(info: strawberry.Info, group_number: str) -> GroupClaimsStatus | None:

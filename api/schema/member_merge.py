@@ -41,6 +41,9 @@ class MembersMergeErrorCode(enum.Enum):
     RELATIONSHIP_MISMATCH = strawberry.enum_value(
         "RELATIONSHIP_MISMATCH", description="Their relationships to the subscriber differ."
     )
+    DIFFERENT_FAMILIES = strawberry.enum_value(
+        "DIFFERENT_FAMILIES", description="Dependents of different subscribers."
+    )
     COVERAGE_OVERLAP = strawberry.enum_value(
         "COVERAGE_OVERLAP",
         description="Both were covered on the same days; one member's spans cannot overlap.",

@@ -55,6 +55,7 @@ class Member(relay.Node):
     pk: relay.NodeID[int]
     group_pk: strawberry.Private[int]
     subscriber_pk: strawberry.Private[int | None]
+    merged_into_pk: strawberry.Private[int | None]
     member_id: str = strawberry.field(
         description="Carrier member ID: subscriber number plus a 2-digit suffix "
         "(`00` the subscriber, `01`… dependents)."
@@ -77,6 +78,7 @@ class Member(relay.Node):
             pk=row.id,
             group_pk=row.group_id,
             subscriber_pk=row.subscriber_id,
+            merged_into_pk=row.merged_into_id,
             member_id=row.member_id,
             relationship=row.relationship,
             first_name=row.first_name,
@@ -127,7 +129,16 @@ class Member(relay.Node):
         rows = await info.context.loaders.coverages.load(self.pk)
         return [Coverage.from_row(row) for row in rows]
 
-    # --- roster and coverage-on-a-date (issue 5, read side) ---
+    @strawberry.field(
+        description="For a MERGED duplicate, the surviving record its history moved to; "
+        "null otherwise."
+    )
+    async def merged_into(self, info: strawberry.Info) -> Member | None:
+        if self.merged_into_pk is None:
+            return None
+        row = await info.context.loaders.member.load(self.merged_into_pk)
+        return None if row is None else Member.from_row(row)
+
     @strawberry.field(
         description="The coverage span in force today (UTC), or null when none is.",
         extensions=requires(ELIGIBILITY_READ),
@@ -145,8 +156,6 @@ class Member(relay.Node):
         ] = None,
     ) -> int:
         return age_on(self.date_of_birth, on or today())
-
-    # --- end roster block ---
 
     @strawberry.field(description="The group the member belongs to.")
     async def group(

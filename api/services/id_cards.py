@@ -46,13 +46,20 @@ def new_request(
 
 
 async def request_new_enrollment_card(
-    session: AsyncSession, *, member_id: int, now: dt.datetime
+    session: AsyncSession,
+    *,
+    member_id: int,
+    now: dt.datetime,
+    business_days: int = DEFAULT_BUSINESS_DAYS,
 ) -> None:
     """Queue the automatic card of a newly added subscriber (reason ``NEW_ENROLLMENT``).
 
     Adds the row to ``session`` and flushes; the caller commits with its own change.
     """
-    session.add(new_request(member_id=member_id, reason=IdCardReason.NEW_ENROLLMENT, now=now))
+    reason = IdCardReason.NEW_ENROLLMENT
+    session.add(
+        new_request(member_id=member_id, reason=reason, now=now, business_days=business_days)
+    )
     await session.flush()
 
 

@@ -1,9 +1,9 @@
 """Merging a duplicate member into a survivor (SPEC §2 Members and coverage: duplicates).
 
 Refused (nothing changes) when the two are the same record, belong to different groups,
-have different relationships, either is already ``MERGED``, or their coverage spans share
-a day: spans of one member never overlap, so overlapping history cannot be combined and
-a rep must correct one side first. Otherwise, set-based: coverage spans, other coverage
+have different relationships, are dependents of different subscribers, either is already
+``MERGED``, or their coverage spans share a day: spans of one member never overlap, so
+overlapping history cannot be combined and a rep must correct one side first. Otherwise, set-based: coverage spans, other coverage
 (COB), ID-card requests and dependents move to the survivor; dual-coverage links are
 re-pointed; the duplicate stays as ``MERGED`` with ``merged_into_id``. Irreversible.
 
@@ -23,6 +23,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from api.services.eligibility.spans import lock_subscribers
 from api.services.rules import Problem, refuse_if
 from db.models import (
     Coverage,
@@ -61,6 +62,9 @@ def _identity_problems(survivor: Member, duplicate: Member) -> list[Problem]:
          "One of them was already merged; merge into the surviving record instead."),
         (survivor.relationship != duplicate.relationship, "RELATIONSHIP_MISMATCH",
          "A subscriber and a dependent are not duplicates; correct the relationship first."),
+        (survivor.subscriber_id != duplicate.subscriber_id, "DIFFERENT_FAMILIES",
+         "These dependents belong to different subscribers, whose tiers count them; "
+         "terminate the wrong family's record instead of merging."),
     ]  # fmt: skip
     return [Problem(code, message, ("duplicateId",)) for bad, code, message in checks if bad]
 
@@ -104,7 +108,11 @@ class MergeResult:
 async def merge_members(
     session: AsyncSession, *, survivor: Member, duplicate: Member
 ) -> MergeResult:
-    """Check everything, then move the duplicate's records to the survivor."""
+    """Lock both families, check everything, then move the duplicate's records."""
+    families = {m.subscriber_id or m.id for m in (survivor, duplicate)}
+    await lock_subscribers(session, families)  # no eligibility change or merge meanwhile
+    for member in (survivor, duplicate):
+        await session.refresh(member)  # as committed before the lock was granted
     refuse_if(_identity_problems(survivor, duplicate))
     refuse_if(
         _overlap_problems(await _spans(session, survivor.id), await _spans(session, duplicate.id))

@@ -51,7 +51,12 @@ async def add_subscriber(ctx: ItemContext, change: AddSubscriber) -> Outcome:
     member = await _insert_subscriber(ctx, change)
     family = Family(member, [], {member.id: []}, plans=[Span(change.effective_date, None, plan)])
     await write(ctx.session, family, today=ctx.today)
-    await id_cards.request_new_enrollment_card(ctx.session, member_id=member.id, now=ctx.now)
+    await id_cards.request_new_enrollment_card(
+        ctx.session,
+        member_id=member.id,
+        now=ctx.now,
+        business_days=ctx.limits.id_card_business_days,
+    )
     return applied(member)
 
 

@@ -32,13 +32,15 @@ REVIEW_CODES = frozenset({RETRO_LIMIT_EXCEEDED, DUPLICATE_SUSPECTED})
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The configurable numbers of SPEC §2 (defaults 30/60/90/30/26)."""
+    """The configurable numbers of SPEC §2 (defaults 30/60/90/30/26, and 10 business days
+    for an ID card)."""
 
     retro_add_days: int = 30
     retro_terminate_days: int = 60
     future_days: int = 90
     qle_window_days: int = 30
     dependent_age_limit: int = 26
+    id_card_business_days: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -48,6 +50,7 @@ class Limits:
             future_days=settings.future_days,
             qle_window_days=settings.qle_window_days,
             dependent_age_limit=settings.dependent_age_limit,
+            id_card_business_days=settings.id_card_business_days,
         )
 
 

@@ -11,6 +11,7 @@ row that is still right and replaces only the others.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
@@ -53,11 +54,22 @@ class Family:
         return self.plans if pk == self.subscriber.id else self.covered.setdefault(pk, [])
 
 
+async def lock_subscribers(session: AsyncSession, subscriber_pks: Iterable[int]) -> None:
+    """``SELECT … FOR UPDATE`` on subscribers' rows, in id order so that two callers locking
+    overlapping families never deadlock. Every change to a family takes this lock first."""
+    lock = (
+        select(Member.id)
+        .where(Member.id.in_(sorted(set(subscriber_pks))))
+        .order_by(Member.id)
+        .with_for_update()
+    )
+    await session.execute(lock)
+
+
 async def lock_family(session: AsyncSession, subscriber_pk: int) -> Family:
     """Lock the subscriber's row (``SELECT … FOR UPDATE``; SQLite serializes writers) before
     reading any coverage, so concurrent changes to one family queue instead of racing."""
-    lock = select(Member.id).where(Member.id == subscriber_pk).with_for_update()
-    await session.execute(lock)
+    await lock_subscribers(session, [subscriber_pk])
     fresh = {"populate_existing": True}
     members = list(
         await session.scalars(
