@@ -3,9 +3,10 @@
 Refused (nothing changes) when the two are the same record, belong to different groups,
 have different relationships, are dependents of different subscribers, either is already
 ``MERGED``, or their coverage spans share a day: spans of one member never overlap, so
-overlapping history cannot be combined and a rep must correct one side first. Otherwise, set-based: coverage spans, other coverage
-(COB), ID-card requests and dependents move to the survivor; dual-coverage links are
-re-pointed; the duplicate stays as ``MERGED`` with ``merged_into_id``. Irreversible.
+overlapping history cannot be combined and a rep must correct one side first. Otherwise,
+set-based: coverage spans, other coverage (COB), ID-card requests and dependents move to
+the survivor; dual-coverage links are re-pointed; the duplicate stays as ``MERGED`` with
+``merged_into_id``. Irreversible.
 
 Audit rows are append-only and are not rewritten: the caller records a ``member.merge``
 event on the survivor naming the duplicate (and one on the duplicate naming the
