@@ -102,3 +102,10 @@ async def test_the_database_refuses_to_change_the_log(
         async with connection.begin_nested():
             await connection.execute(change)
     assert await connection.scalar(text("SELECT count(*) FROM audit_events")) >= 1
+
+
+@pytest.mark.postgres_only
+async def test_postgresql_refuses_to_truncate_the_log(connection: AsyncConnection) -> None:
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with connection.begin_nested():
+            await connection.execute(text("TRUNCATE audit_events"))
