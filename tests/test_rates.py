@@ -246,9 +246,12 @@ async def test_a_leader_sees_only_their_groups_rates(
     other_schedule = await connection.scalar(
         select(RateSchedule.id)
         .join(GroupPlan, GroupPlan.id == RateSchedule.group_plan_id)
-        .where(GroupPlan.group_id == 3)
+        .join(Group, Group.id == GroupPlan.group_id)
+        .where(Group.group_number == "G100003")
+        .limit(1)
     )
-    node = {"id": global_id("RateSchedule", int(other_schedule or 0))}
+    assert other_schedule is not None, "the seed gives G100003 rate schedules"
+    node = {"id": global_id("RateSchedule", other_schedule)}
     assert graphql_ok(await graphql(anonymous, NODE, node, token=token))["node"] is None
     groups = graphql_ok(await graphql(anonymous, GROUPS_DEEP, {"first": 10}, token=token))
     numbers = [edge["node"]["groupNumber"] for edge in groups["groups"]["edges"]]

@@ -60,6 +60,11 @@ def group_plan_rows(specs: Sequence[GroupSpec], plan_ids: dict[str, int]) -> lis
     ]
 
 
+_ALWAYS_SELF_BILLED = 2
+"""The third group is self-billed, so that any demo of three or more groups has both
+billing modes (the draw is still made, keeping the rest of the data as it was)."""
+
+
 class GroupGenerator:
     """Group specs first (member generation needs them), then their rows; group ids and
     group plan ids are numbered from 1 in spec order."""
@@ -79,6 +84,8 @@ class GroupGenerator:
             leading = index < 2
             status = GroupStatus.ACTIVE if leading else self.draws.choose(_LATER_GROUP_STATUSES)
             list_bill = leading or self.rng.random() < _LIST_BILL_RATE
+            if index == _ALWAYS_SELF_BILLED:
+                list_bill = False
             start, end = self._period(status)
             plans = self._offered_plans(leading)
             specs.append(
