@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 import httpx
 import orjson
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from api.auth.access_tokens import TokenIssuer
+from api.auth.policy import ALL_SCOPES
 from api.schema import build_schema
 from api.settings import Settings
+from db.models import ChangeBatch, ChangeItem, ChangeKind, ChangeStatus, Group
 from db.session import create_engine
-from tests.helpers import UNREACHABLE_DATABASE, graphql, graphql_errors, graphql_ok
+from tests.helpers import UNREACHABLE_DATABASE, Tokens, graphql, graphql_errors, graphql_ok
 
 
 @pytest.fixture
@@ -150,3 +153,48 @@ async def test_production_serves_no_graphiql(settings: Settings) -> None:
 async def test_responses_are_json_encoded(client: httpx.AsyncClient) -> None:
     response = await graphql(client, "{ __typename }")
     assert orjson.loads(response.content) == {"data": {"__typename": "Query"}}
+
+
+CHANGES_OF_G100001 = """
+{ group(groupNumber: "G100001") { eligibilityChanges(first: 5) { edges { node {
+  kind problems { code } } } } } }
+"""
+
+
+async def test_a_resolver_that_fails_is_masked_and_logged(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    tokens: Tokens,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given a change item whose stored problems are not JSON (a corrupt row), and an app
+    # that masks errors as production does
+    group_id = await connection.scalar(select(Group.id).where(Group.group_number == "G100001"))
+    batch = await connection.scalar(
+        insert(ChangeBatch)
+        .values(group_id=group_id, idempotency_key="corrupt", fingerprint="0" * 64)
+        .returning(ChangeBatch.id)
+    )
+    await connection.execute(
+        insert(ChangeItem).values(
+            batch_id=batch, group_id=group_id, position=0, kind=ChangeKind.ADD_SUBSCRIBER,
+            payload="{}", status=ChangeStatus.REJECTED, problems="[not json",
+        )
+    )  # fmt: skip
+    app = create_app(settings.model_copy(update={"mask_errors": True}), sessions=sessions)
+    token = await tokens.for_user("rep@demo.test", ALL_SCOPES)
+    # when the list is read
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        response = await graphql(client, CHANGES_OF_G100001, token=token)
+    # then the caller sees only a masked error with the correlation id, and the log has it
+    [error] = graphql_errors(response)
+    assert error["message"] == "Unexpected error."
+    correlation = error["extensions"]["correlationId"]
+    assert correlation == response.headers["x-request-id"]
+    assert "json" not in response.text.lower()
+    logged = capsys.readouterr()
+    assert correlation in logged.out + logged.err
+    assert "JSONDecodeError" in logged.out + logged.err
