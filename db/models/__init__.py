@@ -9,6 +9,11 @@ from db.models.eligibility import (
     IdCardRequest,
     OtherCoverage,
 )
+from db.models.eligibility_files import (
+    EligibilityFile,
+    EligibilityFileContent,
+    EligibilityFileProblem,
+)
 from db.models.enums import (
     AccessLevel,
     AuditOutcome,
@@ -18,6 +23,8 @@ from db.models.enums import (
     ContactKind,
     CoverageTier,
     EmailStatus,
+    FileFormat,
+    FileStatus,
     GroupStatus,
     IdCardReason,
     IdCardStatus,
@@ -58,7 +65,12 @@ __all__ = [
     "Coverage",
     "CoverageTier",
     "DualCoverageLink",
+    "EligibilityFile",
+    "EligibilityFileContent",
+    "EligibilityFileProblem",
     "EmailStatus",
+    "FileFormat",
+    "FileStatus",
     "Group",
     "GroupContact",
     "GroupGrant",

@@ -148,3 +148,21 @@ class IdCardReason(enum.StrEnum):
     DAMAGED = "DAMAGED"
     INFORMATION_CHANGED = "INFORMATION_CHANGED"
     OTHER = "OTHER"
+
+
+class FileFormat(enum.StrEnum):
+    """How an eligibility file is written: the documented CSV roster, or X12 834."""
+
+    CSV = "CSV"
+    X12_834 = "X12_834"
+
+
+class FileStatus(enum.StrEnum):
+    """An eligibility file's processing job (issue: eligibility files)."""
+
+    RECEIVED = "RECEIVED"
+    VALIDATING = "VALIDATING"
+    APPLYING = "APPLYING"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    REJECTED = "REJECTED"
