@@ -1,0 +1,244 @@
+"""Processing an eligibility file as a job (issue: eligibility files).
+
+``RECEIVED → VALIDATING → APPLYING → COMPLETED / COMPLETED_WITH_ERRORS / REJECTED``. The
+job's state is in ``eligibility_files``, so it survives the process:
+
+- a worker claims a file with a conditional UPDATE and holds a lease, renewed as it goes;
+  a file whose lease ran out in VALIDATING or APPLYING (its worker died) is claimed again;
+- each family (a subscriber and its dependents) is submitted in its own transaction
+  through ``api.services.eligibility.engine.submit`` under the idempotency key
+  ``file:{file id}:{family index}``, together with its problems and the job's progress.
+  A resumed job therefore replays the families already applied (nothing applies twice)
+  and recounts everything, and one bad member never blocks or half-applies another.
+
+Parsing runs in a thread, so a large file never blocks the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.services.audit import Actor, AuditTrail, RequestOrigin
+from api.services.dates import utc_now
+from api.services.eligibility.changes import problems_from_json
+from api.services.eligibility.context import ItemContext
+from api.services.eligibility.engine import BatchResult, Submitter, submit
+from api.services.eligibility.rules import Limits
+from api.services.eligibility_files import csv_roster
+from api.services.eligibility_files.parsed import (
+    FamilyUnit,
+    FileProblem,
+    ParsedFile,
+    rejected_file,
+)
+from api.settings import Settings
+from db.models import (
+    ChangeStatus,
+    EligibilityFile,
+    EligibilityFileContent,
+    EligibilityFileProblem,
+    FileFormat,
+    FileStatus,
+    Group,
+)
+
+LEASE = dt.timedelta(minutes=5)
+"""How long a claimed job is its worker's; renewed with every family applied."""
+IN_PROGRESS = (FileStatus.VALIDATING, FileStatus.APPLYING)
+Progress = Callable[[EligibilityFile], None]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    ssn_key: str
+    limits: Limits
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobSettings:
+        return cls(settings.ssn_hash_key.get_secret_value(), Limits.from_settings(settings))
+
+
+async def run_job(
+    sessions: async_sessionmaker[AsyncSession],
+    job: JobSettings,
+    file_id: int,
+    *,
+    progress: Progress | None = None,
+) -> bool:
+    """Process the file if this call can claim it; False when another worker has it or it
+    is finished."""
+    if not await _claim(sessions, file_id, utc_now()):
+        return False
+    parsed = await asyncio.to_thread(_parse, await _content(sessions, file_id), job)
+    await _start_applying(sessions, file_id, parsed)
+    for index, unit in enumerate(parsed.units):
+        state = await _apply_family(sessions, job, file_id, index, unit)
+        if progress is not None:
+            progress(state)
+    await _finish(sessions, file_id)
+    return True
+
+
+async def due_files(sessions: async_sessionmaker[AsyncSession], *, limit: int = 10) -> list[int]:
+    """Files waiting for a worker: RECEIVED, or left in progress by a worker that died."""
+    stmt = (
+        select(EligibilityFile.id)
+        .where(_claimable(utc_now()))
+        .order_by(EligibilityFile.id)
+        .limit(limit)
+    )
+    async with sessions() as session:
+        return list(await session.scalars(stmt))
+
+
+def _claimable(now: dt.datetime) -> Any:
+    abandoned = EligibilityFile.status.in_(IN_PROGRESS) & (EligibilityFile.lease_until < now)
+    return or_(EligibilityFile.status == FileStatus.RECEIVED, abandoned)
+
+
+async def _claim(
+    sessions: async_sessionmaker[AsyncSession], file_id: int, now: dt.datetime
+) -> bool:
+    """RECEIVED or abandoned -> VALIDATING, leased to this worker; only one claim wins."""
+    stmt = (
+        update(EligibilityFile)
+        .where(EligibilityFile.id == file_id, _claimable(now))
+        .values(
+            status=FileStatus.VALIDATING,
+            lease_until=now + LEASE,
+            attempts=EligibilityFile.attempts + 1,
+            started_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    async with sessions.begin() as session:
+        return cast(CursorResult[Any], await session.execute(stmt)).rowcount == 1
+
+
+async def _content(
+    sessions: async_sessionmaker[AsyncSession], file_id: int
+) -> tuple[FileFormat, bytes]:
+    async with sessions() as session:
+        file = await session.get_one(EligibilityFile, file_id)
+        content = await session.get_one(EligibilityFileContent, file_id)
+        return file.format, content.content
+
+
+def _parse(source: tuple[FileFormat, bytes], job: JobSettings) -> ParsedFile:
+    file_format, content = source
+    if file_format is FileFormat.CSV:
+        return csv_roster.parse(content, ssn_key=job.ssn_key)
+    return rejected_file(
+        "FORMAT_NOT_SUPPORTED",
+        "X12 834 files are not processed yet; send the CSV roster (see the template).",
+    )
+
+
+async def _start_applying(
+    sessions: async_sessionmaker[AsyncSession], file_id: int, parsed: ParsedFile
+) -> None:
+    """Forget what an earlier, interrupted run counted; record the file's own problems."""
+    async with sessions.begin() as session:
+        file = await session.get_one(EligibilityFile, file_id)
+        await session.execute(
+            delete(EligibilityFileProblem).where(EligibilityFileProblem.file_id == file_id)
+        )
+        problems = [parsed.rejected] if parsed.rejected else parsed.problems
+        await _add_problems(session, file_id, problems)
+        file.members_total, file.members_processed = len(parsed.units), 0
+        file.applied_count = file.pending_count = 0
+        file.rejected_count = len(parsed.problems)  # a line that is no change is refused
+        file.problem_count = len(problems)
+        file.error = parsed.rejected.message if parsed.rejected else None
+        file.status = FileStatus.REJECTED if parsed.rejected else FileStatus.APPLYING
+        file.lease_until = utc_now() + LEASE
+
+
+async def _apply_family(
+    sessions: async_sessionmaker[AsyncSession],
+    job: JobSettings,
+    file_id: int,
+    index: int,
+    unit: FamilyUnit,
+) -> EligibilityFile:
+    """One family, its problems and the job's progress, in one transaction."""
+    async with sessions.begin() as session:
+        file = await session.get_one(EligibilityFile, file_id, with_for_update=True)
+        if file.status is not FileStatus.APPLYING:
+            return file
+        group = await session.get_one(Group, file.group_id)
+        now = utc_now()
+        ctx = ItemContext(session, group, now.date(), now, job.limits)
+        result = await submit(
+            ctx, key=f"file:{file_id}:{index}", changes=unit.changes, submitter=_submitter(file)
+        )
+        await _record_family(session, file, unit, result)
+        await _audit(session, file, result)
+        return file
+
+
+def _submitter(file: EligibilityFile) -> Submitter:
+    return Submitter(file.uploaded_by_user_id, file.uploaded_by_client_id)
+
+
+async def _record_family(
+    session: AsyncSession, file: EligibilityFile, unit: FamilyUnit, result: BatchResult
+) -> None:
+    result.batch.source = "FILE"
+    statuses = [item.status for item in result.items]
+    file.applied_count += statuses.count(ChangeStatus.APPLIED)
+    file.pending_count += statuses.count(ChangeStatus.PENDING_REVIEW)
+    file.rejected_count += statuses.count(ChangeStatus.REJECTED)
+    problems = [
+        FileProblem(unit.positions[item.position], unit.label, p.code, p.message)
+        for item in result.items
+        for p in problems_from_json(item.problems)
+    ]
+    await _add_problems(session, file.id, problems)
+    file.problem_count += len(problems)
+    file.members_processed += 1
+    file.lease_until = utc_now() + LEASE
+
+
+async def _add_problems(session: AsyncSession, file_id: int, problems: list[FileProblem]) -> None:
+    if not problems:
+        return
+    rows = [
+        {"file_id": file_id, "position": p.position, "member": p.member, "code": p.code,
+         "message": p.message}
+        for p in problems
+    ]  # fmt: skip
+    await session.execute(insert(EligibilityFileProblem), rows)
+
+
+async def _audit(session: AsyncSession, file: EligibilityFile, result: BatchResult) -> None:
+    """The applied items, as the portal form records them; a replay changed nothing."""
+    if result.replayed:
+        return
+    actor = Actor(file.uploaded_by_user_id, file.uploaded_by_client_id or f"file:{file.source}")
+    trail = AuditTrail(actor, RequestOrigin(None, f"eligibility file {file.id}", None))
+    for item in result.items:
+        if item.status is ChangeStatus.APPLIED:
+            trail.record(
+                f"eligibility.{item.kind.value.lower()}",
+                target_type="ChangeItem",
+                target_id=str(item.id),
+                changes={"effectiveDate": str(item.effective_date), "file": file.id},
+            )
+    await trail.flush(session)
+
+
+async def _finish(sessions: async_sessionmaker[AsyncSession], file_id: int) -> None:
+    async with sessions.begin() as session:
+        file = await session.get_one(EligibilityFile, file_id)
+        if file.status is FileStatus.APPLYING:
+            clean = file.rejected_count == 0  # pending review is not an error
+            file.status = FileStatus.COMPLETED if clean else FileStatus.COMPLETED_WITH_ERRORS
+        file.finished_at, file.lease_until = utc_now(), None
