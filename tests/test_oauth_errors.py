@@ -81,6 +81,14 @@ async def test_state_is_required(anonymous: httpx.AsyncClient) -> None:
     assert "state" in response.text
 
 
+async def test_redirect_uri_is_required(anonymous: httpx.AsyncClient) -> None:
+    """Not defaulted to the client's first URI: a code is bound to the URI named."""
+    response = await anonymous.get(_authorize(redirect_uri=None))
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "redirect_uri" in response.text
+
+
 @pytest.mark.parametrize(
     "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]
 )

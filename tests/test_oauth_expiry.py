@@ -24,8 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.auth.access_tokens import TokenIssuer
 from api.auth.oauth_models import digest
 from api.services.dates import utc_now
-from db.demo_identity import DEV_REDIRECT_URIS, PORTAL_CLIENT
-from db.models import AuthorizationCode, RefreshToken, RevokedAccessToken, TokenFamily, User
+from db.demo_identity import DEMO_CLIENT_SECRETS, DEV_REDIRECT_URIS, EDI_CLIENT, PORTAL_CLIENT
+from db.models import (
+    AuthorizationCode,
+    RefreshToken,
+    RevokedAccessToken,
+    TokenFamily,
+    User,
+    UserStatus,
+)
 from tests.helpers import graphql, graphql_errors, graphql_ok
 
 OTHER_REDIRECT, REDIRECT = DEV_REDIRECT_URIS
@@ -248,6 +255,30 @@ async def test_an_access_token_of_a_family_past_its_absolute_lifetime_is_unauthe
     )
     # when the (itself unexpired) access token is used
     response = await graphql(anonymous, VIEWER, token=token["access_token"])
-    # then the API refuses it
+    # then the API refuses it, and introspection agrees
     assert response.status_code == 401
     assert graphql_errors(response)[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    introspected = await anonymous.post(
+        "/oauth/introspect",
+        data={"token": token["access_token"]},
+        auth=(EDI_CLIENT, DEMO_CLIENT_SECRETS[EDI_CLIENT]),
+    )
+    assert introspected.status_code == 200
+    assert introspected.json() == {"active": False}
+
+
+async def test_a_refresh_for_a_disabled_user_is_an_invalid_grant(
+    anonymous: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    # given tokens of a user who is then disabled
+    token, family_id = await _tokens(anonymous, connection)
+    await connection.execute(
+        update(User).where(User.email_key == LEADER).values(status=UserStatus.DISABLED)
+    )
+    # when the refresh token is used
+    response = await _refresh(anonymous, token["refresh_token"])
+    # then it is refused as invalid_grant (RFC 6749 §5.2), and nothing rotated
+    assert response.status_code == 400
+    assert _oauth_error(response) == "invalid_grant"
+    assert await _rotated_at(connection, token["refresh_token"]) is None
+    assert await _refresh_rows(connection, family_id) == 1

@@ -39,7 +39,9 @@ class AccessTokenRef:
         if self.claims.family is None:
             return False
         family = db.scalar(select(TokenFamily).where(TokenFamily.family_key == self.claims.family))
-        return family is None or family.revoked_at is not None
+        # As the resource server decides (api.auth.authenticate): a family past its
+        # absolute lifetime ends its access tokens too.
+        return family is None or family.revoked_at is not None or family.expires_at <= utc_now()
 
 
 def find_token(

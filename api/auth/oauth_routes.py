@@ -79,6 +79,9 @@ class OAuthEndpoints:
                 return self._authorize_error(request, oauth_req, error)
             if not oauth_req.payload.state:
                 return self._error_page(request, "The request has no `state` parameter.")
+            if not oauth_req.payload.redirect_uri:
+                # Required, not defaulted: the code is bound to the URI the client named.
+                return self._error_page(request, "The request has no `redirect_uri` parameter.")
             user = await signed_in_user(db, request, self.web.settings, self.web.now())
             await db.commit()
             if user is None:

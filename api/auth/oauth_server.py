@@ -151,8 +151,13 @@ class RotatingRefreshGrant(_PortalTokens, grants.RefreshTokenGrant):  # type: ig
         return None if token.is_revoked() or token.is_expired() else token
 
     def authenticate_user(self, refresh_token: PortalRefreshToken) -> User | None:
+        """The family's user while ACTIVE; otherwise the grant is refused as invalid_grant
+        (RFC 6749 §5.2), where Authlib would answer invalid_request."""
         user_id = refresh_token.family.user_id
-        return None if user_id is None else _active_user(user_id)
+        user = None if user_id is None else _active_user(user_id)
+        if user is None:
+            raise InvalidGrantError("The user of this refresh token can no longer sign in.")
+        return user
 
     def revoke_old_credential(self, refresh_token: PortalRefreshToken) -> None:
         """Rotate; a concurrent refresh that rotated it first makes this a reuse."""
