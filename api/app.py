@@ -22,6 +22,7 @@ from api.auth.oauth_server import PortalAuthorizationServer
 from api.auth.pages import signin_routes
 from api.auth.web import AuthWeb
 from api.documents_routes import document_routes
+from api.file_worker import FileWorker
 from api.graphql_view import PortalGraphQL
 from api.logging import configure_logging
 from api.mail_worker import MailWorker
@@ -29,6 +30,7 @@ from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.roster_export import roster_export_route
 from api.schema import build_schema
 from api.settings import Settings
+from api.workers import PeriodicWorker
 from db.session import create_engine, create_sessionmaker
 
 
@@ -36,12 +38,13 @@ def create_app(
     settings: Settings,
     *,
     sessions: async_sessionmaker[AsyncSession] | None = None,
-    mail_worker: bool | None = None,
+    workers: bool | None = None,
 ) -> Starlette:
     """The ASGI app. Tests pass ``sessions`` bound to a connection they roll back.
 
-    ``mail_worker``: deliver recorded mail in the background; by default only when the app
-    owns its engine, so tests that pass ``sessions`` send nothing behind their back.
+    ``workers``: deliver recorded mail and run eligibility-file jobs in the background; by
+    default only when the app owns its engine, so tests that pass ``sessions`` have
+    nothing done behind their back.
     """
     configure_logging(settings)
     _allow_plain_http_in_development(settings)
@@ -82,7 +85,7 @@ def create_app(
             Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
-        lifespan=_lifespan(engine, _mail_worker(mail_worker, engine, sessions, settings)),
+        lifespan=_lifespan(engine, _workers(workers, engine, sessions, settings)),
     )
 
 
@@ -114,26 +117,26 @@ def _routes(graphql: PortalGraphQL, sessions: async_sessionmaker[AsyncSession]) 
     ]
 
 
-def _mail_worker(
+def _workers(
     wanted: bool | None,
     engine: AsyncEngine | None,
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
-) -> MailWorker | None:
+) -> list[PeriodicWorker]:
     run = engine is not None if wanted is None else wanted
-    return MailWorker(sessions, settings) if run else None
+    return [MailWorker(sessions, settings), FileWorker(sessions, settings)] if run else []
 
 
 def _lifespan(  # type: ignore[no-untyped-def]
-    engine: AsyncEngine | None, mail_worker: MailWorker | None = None
+    engine: AsyncEngine | None, workers: list[PeriodicWorker]
 ):
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        if mail_worker is not None:
-            mail_worker.start()
+        for worker in workers:
+            worker.start()
         yield
-        if mail_worker is not None:
-            await mail_worker.stop()
+        for worker in workers:
+            await worker.stop()
         if engine is not None:
             await engine.dispose()
 
