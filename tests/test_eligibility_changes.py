@@ -212,3 +212,20 @@ async def test_leaders_cannot_work_the_review_queue(
     token = await tokens.for_user("leader@demo.test", ["eligibility:read", "rep:eligibility"])
     errors = graphql_errors(await graphql(anonymous, QUEUE, token=token))
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("key", ["", " ", "k" * 101, "file:1:0"])
+async def test_a_bad_or_reserved_idempotency_key_is_refused(
+    client: httpx.AsyncClient, connection: AsyncConnection, key: str
+) -> None:
+    # given
+    gid = await group_gid(connection)
+    change = add_subscriber("Keyless", add_months(today(), 1).replace(day=1))
+    # when
+    data = graphql_ok(await graphql(client, SUBMIT, batch(gid, key, [change])))
+    # then nothing is applied, and the error names the key
+    result = data["eligibilityChangesSubmit"]
+    assert result["changes"] == []
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [
+        ("INVALID_IDEMPOTENCY_KEY", ["idempotencyKey"])
+    ]

@@ -23,6 +23,7 @@ from api.services.eligibility.changes import problems_from_json
 from api.services.eligibility.context import ItemContext
 from api.services.eligibility.engine import BatchResult, Submitter, submit
 from api.services.eligibility.rules import Limits
+from api.services.eligibility_files.jobs import FILE_KEY_PREFIX
 from api.services.rules import Problem, RuleViolation
 from db import models
 from db.models import AccessLevel, AuditOutcome
@@ -156,9 +157,13 @@ def _refused(problems: RuleViolation) -> EligibilityChangesSubmitPayload:
 
 
 def _key_problems(key: str) -> RuleViolation | None:
-    if key.strip() and len(key) <= 100:
+    """1 to 100 characters, not in the space eligibility files use (``file:…``)."""
+    if key.strip() and len(key) <= 100 and not key.startswith(FILE_KEY_PREFIX):
         return None
-    message = "Give an idempotency key of 1 to 100 characters, unique per submission."
+    message = (
+        "Give an idempotency key of 1 to 100 characters, unique per submission "
+        f"(keys starting {FILE_KEY_PREFIX!r} are reserved for eligibility files)."
+    )
     return RuleViolation([Problem("INVALID_IDEMPOTENCY_KEY", message, ("idempotencyKey",))])
 
 

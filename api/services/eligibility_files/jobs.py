@@ -52,6 +52,9 @@ from db.models import (
 LEASE = dt.timedelta(minutes=5)
 """How long a claimed job is its worker's; renewed with every family applied."""
 IN_PROGRESS = (FileStatus.VALIDATING, FileStatus.APPLYING)
+FILE_KEY_PREFIX = "file:"
+"""Families of a file are submitted under ``file:{file id}:{index}``; the portal refuses
+keys in that space, so a form submission never meets a file's stored result."""
 Progress = Callable[[EligibilityFile], None]
 
 
@@ -177,7 +180,10 @@ async def _apply_family(
         now = utc_now()
         ctx = ItemContext(session, group, now.date(), now, job.limits)
         result = await submit(
-            ctx, key=f"file:{file_id}:{index}", changes=unit.changes, submitter=_submitter(file)
+            ctx,
+            key=f"{FILE_KEY_PREFIX}{file_id}:{index}",
+            changes=unit.changes,
+            submitter=_submitter(file),
         )
         await _record_family(session, file, unit, result)
         await _audit(session, file, result)
