@@ -22,6 +22,7 @@ from api.auth.oauth_server import PortalAuthorizationServer
 from api.auth.pages import signin_routes
 from api.auth.web import AuthWeb
 from api.documents_routes import document_routes
+from api.file_routes import file_routes
 from api.file_worker import FileWorker
 from api.graphql_view import PortalGraphQL
 from api.logging import configure_logging
@@ -67,6 +68,7 @@ def create_app(
         schema=build_schema(settings),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
+        multipart_uploads_enabled=True,
     )
     web = AuthWeb(sessions=sessions, settings=settings)
     oauth = OAuthEndpoints(
@@ -80,13 +82,22 @@ def create_app(
             *signin_routes(web),
             *invitation_routes(web),
             *document_routes(sessions, settings, issuer),
+            *file_routes(sessions, issuer),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                upload_max_bytes=settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES,
+            ),
         ],
         lifespan=_lifespan(engine, _workers(workers, engine, sessions, settings)),
     )
+
+
+UPLOAD_OVERHEAD_BYTES = 64_000
+"""Room in a multipart request for the operation and part headers beside the file."""
 
 
 def _allow_plain_http_in_development(settings: Settings) -> None:

@@ -44,10 +44,14 @@ class PortalGraphQL(GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
         if request.method != "POST":
             return await self._get(request)
+        if _unguarded_upload(request):
+            return JSONResponse({"errors": [{"message": UPLOAD_NEEDS_PREFLIGHT}]}, status_code=400)
         try:
             return await self._authenticated_run(request)
         except (SQLAlchemyError, OSError):  # the database failed outside execution
             return _unexpected(request, mask=self.settings.masks_errors)
+        finally:
+            await request.close()  # an upload's spooled files are closed, not left to GC
 
     async def _get(self, request: Request) -> Response:
         """GET serves GraphiQL in development and nothing else: queries over GET are refused
@@ -134,3 +138,16 @@ def _unexpected(request: Request, *, mask: bool) -> Response:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": extensions}]}, status_code=500
     )
+
+
+UPLOAD_NEEDS_PREFLIGHT = (
+    "Send file uploads with the header `Apollo-Require-Preflight: true` (it protects "
+    "against cross-site request forgery)."
+)
+
+
+def _unguarded_upload(request: Request) -> bool:
+    """A multipart request (a simple request for CORS, which a hostile page can send) must
+    carry a header that only a preflighted request can: Strawberry's CSRF guidance."""
+    multipart = request.headers.get("content-type", "").startswith("multipart/")
+    return multipart and not request.headers.get("apollo-require-preflight")

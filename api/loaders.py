@@ -19,6 +19,8 @@ from api.auth.principal import Principal
 from db.models import (
     ChangeItem,
     ChangeStatus,
+    EligibilityFile,
+    EligibilityFileProblem,
     Group,
     GroupContact,
     IdCardRequest,
@@ -30,6 +32,7 @@ from db.models import (
 from db.queries import changes as change_queries
 from db.queries import cob as cob_queries
 from db.queries import contacts as contact_queries
+from db.queries import eligibility_files as file_queries
 from db.queries import groups as group_queries
 from db.queries import id_cards as id_card_queries
 from db.queries import member_records as record_queries
@@ -77,6 +80,8 @@ class Loaders:
     other_coverages: DataLoader[int, list[OtherCoverage]] = field(init=False)
     member_record: DataLoader[int, MemberRecord | None] = field(init=False)
     dual_links: DataLoader[int, list[DualLinkRow]] = field(init=False)
+    eligibility_file: DataLoader[int, EligibilityFile | None] = field(init=False)
+    file_problem: DataLoader[int, EligibilityFileProblem | None] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -105,6 +110,8 @@ class Loaders:
             lambda session, principal, keys: record_queries.member_records(session, keys, principal)
         )
         self.dual_links = self._many(record_queries.dual_links_by_member)
+        self.eligibility_file = self._one(file_queries.files_by_ids)
+        self.file_problem = self._one(file_queries.problems_by_ids)
 
     def _one(
         self, query: Callable[[AsyncSession, Principal, Sequence[int]], Awaitable[Mapping[int, V]]]
@@ -185,6 +192,22 @@ class Loaders:
             )
 
         return self._keyed(("change_counts", statuses), fetch, lambda: 0)
+
+    def file_pages(self, page: PageRequest) -> DataLoader[int, Page[EligibilityFile]]:
+        """Group id -> that group's page of eligibility files, newest first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[EligibilityFile]]]:
+            return file_queries.files_pages(self.session, self.principal, group_ids=keys, page=page)
+
+        return self._keyed(("file_pages", page), fetch, lambda: Page.empty(page))
+
+    def file_counts(self) -> DataLoader[int, int]:
+        """Group id -> how many eligibility files it has sent."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return file_queries.count_files(self.session, self.principal, group_ids=keys)
+
+        return self._keyed(("file_counts",), fetch, lambda: 0)
 
     def portal_user(self) -> DataLoader[int, PortalUserRow | None]:
         """User id -> that portal user, when the caller manages one of their groups."""

@@ -41,19 +41,36 @@ class _BodyTooLargeError(Exception):
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413, by header or while streaming."""
+    """Refuses bodies over the limit with 413, by header or while streaming. The limit is
+    ``max_bytes``, except for a file upload (a multipart POST to ``upload_path``), which may
+    be up to ``upload_max_bytes``."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_max_bytes: int | None = None,
+        upload_path: str = "/graphql",
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
+        self.upload_path = upload_path
+
+    def _limit(self, scope: Scope) -> int:
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        upload = scope["path"] == self.upload_path and content_type.startswith(b"multipart/")
+        return self.upload_max_bytes if upload else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
         started = False
@@ -62,7 +79,7 @@ class BodySizeLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise _BodyTooLargeError
             return message
 
@@ -76,10 +93,10 @@ class BodySizeLimitMiddleware:
         except _BodyTooLargeError:
             if started:
                 raise
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = PlainTextResponse(
-            f"Request body too large: at most {self.max_bytes} bytes.", status_code=413
+            f"Request body too large: at most {limit} bytes.", status_code=413
         )
         await response(scope, receive, send)

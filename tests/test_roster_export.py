@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.roster_export import COLUMNS, safe_cell
+from api.exports import safe_cell
+from api.roster_export import COLUMNS
 from db.models import AuditEvent, Member
 from tests.helpers import Tokens, graphql, graphql_ok
 

@@ -16,6 +16,7 @@ from api.schema.common import Address
 from api.schema.connections import CountedConnection, build_connection
 from api.schema.contacts import GroupContact
 from api.schema.eligibility_changes import EligibilityChange
+from api.schema.eligibility_files import EligibilityFileConnection, group_files
 from api.schema.eligibility_inputs import ChangeStatus
 from api.schema.eligibility_review import EligibilityChangeConnection
 from api.schema.enums import BillingMode, GroupStatus
@@ -177,6 +178,22 @@ class Group(relay.Node):
         return build_connection(
             EligibilityChangeConnection, page, EligibilityChange.from_row, count
         )
+
+    @strawberry.field(
+        description="Eligibility files the group sent, newest first, with each job's status "
+        "and report. At most 100 per page. Needs `eligibility:read` and, for a benefit "
+        "leader, eligibility access to the group.",
+        extensions=requires(ELIGIBILITY_READ, area="eligibility"),
+    )
+    async def eligibility_files(
+        self,
+        info: strawberry.Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> EligibilityFileConnection:
+        return await group_files(info, group_pk=self.pk, first=first, after=after)
 
 
 @strawberry.input(description="Narrow the groups list; all conditions must hold.")
