@@ -4,6 +4,8 @@
   file order, columns ``position, member, code, message``. Bearer token with
   ``eligibility:read``; a file of a group the caller cannot see is 404, like one that does
   not exist (SPEC §3).
+- ``GET /exports/eligibility-files/{id}/999.x12``: the 999 acknowledgment of an X12 file
+  (same access; 404 for a CSV file, which has none).
 - ``GET /documents/eligibility-template.csv``: the CSV roster template (the header and an
   example family). It holds no data, so it needs no token.
 """
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from api.auth.access_tokens import TokenIssuer
@@ -30,6 +32,7 @@ from api.exports import (
 )
 from api.exports import safe_cell as cell
 from api.services.eligibility_files.csv_roster import template
+from db.models import EligibilityFile
 from db.queries import eligibility_files as queries
 
 REPORT_COLUMNS = ("position", "member", "code", "message")
@@ -54,6 +57,21 @@ def file_routes(sessions: async_sessionmaker[AsyncSession], issuer: TokenIssuer)
         body = _report_rows(session, principal, file_id)
         return csv_attachment(body, f"eligibility-file-{file_id}-problems.csv")
 
+    async def acknowledgment(request: Request) -> Response:
+        async with sessions() as session:
+            try:
+                _, file_id = await _authorize(session, issuer, request)
+            except ExportRefusedError as refused:
+                return refused.response
+            file = await session.get_one(EligibilityFile, file_id)
+        if file.acknowledgment is None:
+            return error(404, "NOT_FOUND", "This file has no 999: it was not an X12 834.")
+        headers = {
+            "Content-Disposition": f'attachment; filename="eligibility-file-{file_id}-999.x12"',
+            "Cache-Control": "no-store",
+        }
+        return PlainTextResponse(file.acknowledgment, headers=headers)
+
     async def template_csv(_request: Request) -> Response:
         async def body() -> AsyncIterator[str]:
             yield template()
@@ -62,6 +80,7 @@ def file_routes(sessions: async_sessionmaker[AsyncSession], issuer: TokenIssuer)
 
     return [
         Route("/exports/eligibility-files/{file_id}/problems.csv", report, methods=["GET"]),
+        Route("/exports/eligibility-files/{file_id}/999.x12", acknowledgment, methods=["GET"]),
         Route("/documents/eligibility-template.csv", template_csv, methods=["GET"]),
     ]
 

@@ -99,6 +99,10 @@ class EligibilityFile(relay.Node):
     report_path: str = strawberry.field(
         description="Path of the error report as CSV (GET with the bearer token)."
     )
+    acknowledgment_path: str | None = strawberry.field(
+        description="Path of the 999 acknowledgment of an X12 file (GET with the bearer "
+        "token); null for a CSV file or before the file is read."
+    )
 
     @classmethod
     def from_row(cls, row: models.EligibilityFile) -> Self:
@@ -111,6 +115,9 @@ class EligibilityFile(relay.Node):
             received_at=row.created_at, started_at=row.started_at,
             finished_at=row.finished_at,
             report_path=f"/exports/eligibility-files/{row.id}/problems.csv",
+            acknowledgment_path=(
+                f"/exports/eligibility-files/{row.id}/999.x12" if row.acknowledgment else None
+            ),
         )  # fmt: skip
 
     @classmethod

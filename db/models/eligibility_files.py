@@ -17,12 +17,21 @@ class EligibilityFile(Base):
     """One received file and its job. A group's file is recognised by its content hash, so
     the same file sent again returns this row instead of being applied twice.
 
+    An X12 file is also recognised by its interchange control number from the same sender
+    (ISA06, ISA13). ``acknowledgment`` is the 999 the carrier returns for it.
+
     ``lease_until``: while a worker processes the file it holds the lease; a file left in
     VALIDATING or APPLYING with an expired lease (its worker died) is taken up again."""
 
     __tablename__ = "eligibility_files"
     __table_args__ = (
         UniqueConstraint("group_id", "content_hash"),
+        UniqueConstraint(
+            "group_id",
+            "interchange_sender",
+            "interchange_control",
+            name="uq_eligibility_files_interchange",  # the default name is too long for PostgreSQL
+        ),
         Index("ix_eligibility_files_due", "status", "lease_until"),
     )
 
@@ -41,6 +50,9 @@ class EligibilityFile(Base):
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     problem_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    interchange_sender: Mapped[str | None] = mapped_column(String(15))
+    interchange_control: Mapped[str | None] = mapped_column(String(9))
+    acknowledgment: Mapped[str | None] = mapped_column(Text)
     uploaded_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

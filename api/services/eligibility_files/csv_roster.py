@@ -22,17 +22,15 @@ applied, exactly as for the portal form.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import enum
 import io
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from api.services.eligibility import changes as c
 from api.services.eligibility_files.parsed import (
-    FamilyUnit,
+    FamilyGrouping,
     FileProblem,
     ParsedFile,
     rejected_file,
@@ -127,61 +125,15 @@ def _lines(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
             yield reader.line_num, values
 
 
-@dataclass(slots=True)
-class _Grouping:
-    """The open family (an ADD SUBSCRIBER line and the dependents after it), or the line
-    of a subscriber that could not be read, whose dependents then cannot be placed."""
-
-    parsed: ParsedFile = field(default_factory=ParsedFile)
-    family: FamilyUnit | None = None
-    bad_subscriber_line: int | None = None
-
-    def refuse(self, line: int, row: dict[str, str], error: RowError) -> None:
-        self.parsed.problems.append(FileProblem(line, _who(row), error.code, str(error)))
-        if _is_new_subscriber(row):
-            self.family, self.bad_subscriber_line = None, line
-
-    def place(self, line: int, row: dict[str, str], change: c.Change) -> None:
-        if isinstance(change, c.AddDependent) and change.subscriber_member_id is None:
-            self._attach(line, row, change)
-            return
-        unit = FamilyUnit(label=_who(row) or f"line {line}", changes=[change], positions=[line])
-        self.parsed.units.append(unit)
-        self.family = unit if isinstance(change, c.AddSubscriber) else None
-        self.bad_subscriber_line = None
-
-    def _attach(self, line: int, row: dict[str, str], change: c.AddDependent) -> None:
-        if self.family is not None:
-            subscriber_first = dataclasses.replace(change, subscriber_position=0)
-            self.family.changes.append(subscriber_first)
-            self.family.positions.append(line)
-            return
-        if self.bad_subscriber_line is not None:
-            code, message = (
-                "SUBSCRIBER_LINE_INVALID",
-                (
-                    f"This dependent belongs to the subscriber on line {self.bad_subscriber_line}, "
-                    "which has a problem; fix that line and send both again."
-                ),
-            )
-        else:
-            code, message = (
-                "DEPENDENT_WITHOUT_SUBSCRIBER",
-                (
-                    "A dependent without subscriber_member_id must follow its subscriber's ADD "
-                    "line; move it there, or give the enrolled subscriber's member ID."
-                ),
-            )
-        self.parsed.problems.append(FileProblem(line, _who(row), code, message))
-
-
 def _families(lines: Iterator[tuple[int, dict[str, str]]], ssn_key: str) -> ParsedFile:
-    grouping = _Grouping()
+    grouping = FamilyGrouping()
     for line, row in lines:
+        who = _who(row) or f"line {line}"
         try:
-            grouping.place(line, row, _change(row, ssn_key))
+            grouping.place(line, who, _change(row, ssn_key))
         except RowError as error:
-            grouping.refuse(line, row, error)
+            problem = FileProblem(line, _who(row), error.code, str(error))
+            grouping.refuse(problem, was_subscriber=_is_new_subscriber(row))
     return grouping.parsed
 
 

@@ -1,8 +1,9 @@
 """Receiving an eligibility file: size limit, format, and recognising a file already sent.
 
 The same bytes sent again for the same group (a retry, or the benefits platform sending
-yesterday's file twice) return the first file's job instead of being applied twice; the
-unique (group, content hash) constraint settles a race between two uploads.
+yesterday's file twice), or an X12 interchange with a control number its sender used
+before, return the first file's job instead of being applied twice; unique constraints
+settle a race between two uploads.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.services.eligibility_files.x12_834 import Envelope, envelope_of
 from api.services.rules import Problem, RuleViolation
 from db.models import EligibilityFile, EligibilityFileContent, FileFormat, FileStatus, Group
 
@@ -49,17 +51,20 @@ async def receive(
     """Record the file as RECEIVED (the job starts later), or return the one sent before."""
     _check(upload, max_bytes)
     digest = hashlib.sha256(upload.content).hexdigest()
-    earlier = await _same_file(session, group.id, digest)
+    envelope = envelope_of(upload.content) if upload.format is FileFormat.X12_834 else None
+    earlier = await _same_file(session, group.id, digest, envelope)
     if earlier is not None:
         return Received(earlier, duplicate=True)
     file = _new_file(group, upload, digest)
+    if envelope is not None:
+        file.interchange_sender, file.interchange_control = envelope.sender, envelope.control
     try:
         async with session.begin_nested():
             session.add(file)
             await session.flush()
             session.add(EligibilityFileContent(file_id=file.id, content=upload.content))
     except IntegrityError:  # the same file, uploaded at the same moment, won
-        winner = await _same_file(session, group.id, digest)
+        winner = await _same_file(session, group.id, digest, envelope)
         assert winner is not None
         return Received(winner, duplicate=True)
     return Received(file, duplicate=False)
@@ -81,10 +86,18 @@ def file_too_large(max_bytes: int) -> Problem:
     )
 
 
-async def _same_file(session: AsyncSession, group_id: int, digest: str) -> EligibilityFile | None:
-    stmt = select(EligibilityFile).where(
-        EligibilityFile.group_id == group_id, EligibilityFile.content_hash == digest
-    )
+async def _same_file(
+    session: AsyncSession, group_id: int, digest: str, envelope: Envelope | None
+) -> EligibilityFile | None:
+    """The group's earlier file with these bytes, or with this sender's control number."""
+    same = EligibilityFile.content_hash == digest
+    if envelope is not None:
+        same = or_(
+            same,
+            (EligibilityFile.interchange_sender == envelope.sender)
+            & (EligibilityFile.interchange_control == envelope.control),
+        )
+    stmt = select(EligibilityFile).where(EligibilityFile.group_id == group_id, same).limit(1)
     found: EligibilityFile | None = await session.scalar(stmt)
     return found
 

@@ -31,12 +31,11 @@ from api.services.eligibility.changes import problems_from_json
 from api.services.eligibility.context import ItemContext
 from api.services.eligibility.engine import BatchResult, Submitter, submit
 from api.services.eligibility.rules import Limits
-from api.services.eligibility_files import csv_roster
+from api.services.eligibility_files import csv_roster, x12_834
 from api.services.eligibility_files.parsed import (
     FamilyUnit,
     FileProblem,
     ParsedFile,
-    rejected_file,
 )
 from api.settings import Settings
 from db.models import (
@@ -79,8 +78,8 @@ async def run_job(
     is finished."""
     if not await _claim(sessions, file_id, utc_now()):
         return False
-    parsed = await asyncio.to_thread(_parse, await _content(sessions, file_id), job)
-    await _start_applying(sessions, file_id, parsed)
+    parsed, acknowledgment = await asyncio.to_thread(_parse, await _content(sessions, file_id), job)
+    await _start_applying(sessions, file_id, parsed, acknowledgment)
     for index, unit in enumerate(parsed.units):
         state = await _apply_family(sessions, job, file_id, index, unit)
         if progress is not None:
@@ -134,26 +133,30 @@ async def _content(
         return file.format, content.content
 
 
-def _parse(source: tuple[FileFormat, bytes], job: JobSettings) -> ParsedFile:
+def _parse(source: tuple[FileFormat, bytes], job: JobSettings) -> tuple[ParsedFile, str | None]:
+    """The families of the file and, for an X12 file, its 999 acknowledgment."""
     file_format, content = source
     if file_format is FileFormat.CSV:
-        return csv_roster.parse(content, ssn_key=job.ssn_key)
-    return rejected_file(
-        "FORMAT_NOT_SUPPORTED",
-        "X12 834 files are not processed yet; send the CSV roster (see the template).",
-    )
+        return csv_roster.parse(content, ssn_key=job.ssn_key), None
+    result = x12_834.parse(content, ssn_key=job.ssn_key)
+    return result.parsed, result.acknowledgment
 
 
 async def _start_applying(
-    sessions: async_sessionmaker[AsyncSession], file_id: int, parsed: ParsedFile
+    sessions: async_sessionmaker[AsyncSession],
+    file_id: int,
+    parsed: ParsedFile,
+    acknowledgment: str | None = None,
 ) -> None:
-    """Forget what an earlier, interrupted run counted; record the file's own problems."""
+    """Forget what an earlier, interrupted run counted; record the file's own problems
+    (the rejection alone, when the file cannot be applied) and its 999."""
     async with sessions.begin() as session:
         file = await session.get_one(EligibilityFile, file_id)
+        file.acknowledgment = acknowledgment
         await session.execute(
             delete(EligibilityFileProblem).where(EligibilityFileProblem.file_id == file_id)
         )
-        problems = [parsed.rejected] if parsed.rejected else parsed.problems
+        problems = [parsed.rejected, *parsed.problems] if parsed.rejected else parsed.problems
         await _add_problems(session, file_id, problems)
         file.members_total, file.members_processed = len(parsed.units), 0
         file.applied_count = file.pending_count = 0

@@ -3,8 +3,10 @@ way, each with where it is in the file and whom it is about."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
+from api.services.eligibility import changes as c
 from api.services.eligibility.changes import Change
 
 
@@ -39,3 +41,62 @@ class ParsedFile:
 
 def rejected_file(code: str, message: str) -> ParsedFile:
     return ParsedFile(rejected=FileProblem(0, None, code, message))
+
+
+@dataclass(slots=True)
+class FamilyGrouping:
+    """Builds the units of a file read in order: a new subscriber opens a family, and the
+    dependents right after it join it; a dependent names its enrolled subscriber otherwise.
+
+    ``family_key`` is how a file says which subscriber a dependent belongs to (the X12
+    REF*0F); a CSV dependent with no subscriber member ID simply joins the open family.
+    When a subscriber's own line cannot be read, its dependents are reported, not applied.
+    """
+
+    parsed: ParsedFile = field(default_factory=ParsedFile)
+    family: FamilyUnit | None = None
+    family_key: str | None = None
+    bad_subscriber_at: int | None = None
+
+    def refuse(self, problem: FileProblem, *, was_subscriber: bool) -> None:
+        self.parsed.problems.append(problem)
+        if was_subscriber:
+            self.family, self.family_key, self.bad_subscriber_at = None, None, problem.position
+
+    def place(self, position: int, who: str, change: Change, family_key: str | None = None) -> None:
+        if isinstance(change, c.AddDependent) and self._joins_family(change):
+            self._attach(position, who, change)
+            return
+        unit = FamilyUnit(label=who, changes=[change], positions=[position])
+        self.parsed.units.append(unit)
+        opens = isinstance(change, c.AddSubscriber)
+        self.family, self.family_key = (unit, family_key) if opens else (None, None)
+        self.bad_subscriber_at = None
+
+    def _joins_family(self, change: c.AddDependent) -> bool:
+        named = change.subscriber_member_id
+        return named is None or (self.family is not None and named == self.family_key)
+
+    def _attach(self, position: int, who: str, change: c.AddDependent) -> None:
+        if self.family is not None:
+            joined = dataclasses.replace(change, subscriber_member_id=None, subscriber_position=0)
+            self.family.changes.append(joined)
+            self.family.positions.append(position)
+            return
+        if self.bad_subscriber_at is not None:
+            code, message = (
+                "SUBSCRIBER_LINE_INVALID",
+                (
+                    f"This dependent belongs to the subscriber at {self.bad_subscriber_at}, which "
+                    "has a problem; fix the subscriber and send both again."
+                ),
+            )
+        else:
+            code, message = (
+                "DEPENDENT_WITHOUT_SUBSCRIBER",
+                (
+                    "A dependent must follow its new subscriber, or name an enrolled subscriber's "
+                    "member ID; move it after its subscriber, or give that member ID."
+                ),
+            )
+        self.parsed.problems.append(FileProblem(position, who, code, message))

@@ -54,6 +54,9 @@ def upgrade() -> None:
         sa.Column("rejected_count", sa.Integer(), nullable=False),
         sa.Column("problem_count", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("interchange_sender", sa.String(length=15), nullable=True),
+        sa.Column("interchange_control", sa.String(length=9), nullable=True),
+        sa.Column("acknowledgment", sa.Text(), nullable=True),
         sa.Column("uploaded_by_user_id", sa.Integer(), nullable=True),
         sa.Column("uploaded_by_client_id", sa.String(length=100), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
@@ -81,6 +84,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_eligibility_files")),
         sa.UniqueConstraint(
             "group_id", "content_hash", name=op.f("uq_eligibility_files_group_id_content_hash")
+        ),
+        sa.UniqueConstraint(
+            "group_id",
+            "interchange_sender",
+            "interchange_control",
+            name="uq_eligibility_files_interchange",
         ),
     )
     with op.batch_alter_table("eligibility_files", schema=None) as batch_op:
