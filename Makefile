@@ -43,6 +43,7 @@ schema: $(STAMP)
 ## Benchmarks (not tests): results under bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.file_import
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
