@@ -49,7 +49,8 @@ from db.models import (
 )
 
 LEASE = dt.timedelta(minutes=5)
-"""How long a claimed job is its worker's; renewed with every family applied."""
+"""How long a claimed job is its worker's (PORTAL_FILE_JOB_LEASE_SECONDS); renewed with
+every family applied, so only a worker that stopped lets it run out."""
 IN_PROGRESS = (FileStatus.VALIDATING, FileStatus.APPLYING)
 FILE_KEY_PREFIX = "file:"
 """Families of a file are submitted under ``file:{file id}:{index}``; the portal refuses
@@ -61,10 +62,12 @@ Progress = Callable[[EligibilityFile], None]
 class JobSettings:
     ssn_key: str
     limits: Limits
+    lease: dt.timedelta = LEASE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobSettings:
-        return cls(settings.ssn_hash_key.get_secret_value(), Limits.from_settings(settings))
+        lease = dt.timedelta(seconds=settings.file_job_lease_seconds)
+        return cls(settings.ssn_hash_key.get_secret_value(), Limits.from_settings(settings), lease)
 
 
 async def run_job(
@@ -76,10 +79,10 @@ async def run_job(
 ) -> bool:
     """Process the file if this call can claim it; False when another worker has it or it
     is finished."""
-    if not await _claim(sessions, file_id, utc_now()):
+    if not await _claim(sessions, file_id, utc_now(), job.lease):
         return False
     parsed, acknowledgment = await asyncio.to_thread(_parse, await _content(sessions, file_id), job)
-    await _start_applying(sessions, file_id, parsed, acknowledgment)
+    await _start_applying(sessions, file_id, parsed, acknowledgment, job.lease)
     for index, unit in enumerate(parsed.units):
         state = await _apply_family(sessions, job, file_id, index, unit)
         if progress is not None:
@@ -106,7 +109,10 @@ def _claimable(now: dt.datetime) -> Any:
 
 
 async def _claim(
-    sessions: async_sessionmaker[AsyncSession], file_id: int, now: dt.datetime
+    sessions: async_sessionmaker[AsyncSession],
+    file_id: int,
+    now: dt.datetime,
+    lease: dt.timedelta = LEASE,
 ) -> bool:
     """RECEIVED or abandoned -> VALIDATING, leased to this worker; only one claim wins."""
     stmt = (
@@ -114,7 +120,7 @@ async def _claim(
         .where(EligibilityFile.id == file_id, _claimable(now))
         .values(
             status=FileStatus.VALIDATING,
-            lease_until=now + LEASE,
+            lease_until=now + lease,
             attempts=EligibilityFile.attempts + 1,
             started_at=now,
         )
@@ -147,6 +153,7 @@ async def _start_applying(
     file_id: int,
     parsed: ParsedFile,
     acknowledgment: str | None = None,
+    lease: dt.timedelta = LEASE,
 ) -> None:
     """Forget what an earlier, interrupted run counted; record the file's own problems
     (the rejection alone, when the file cannot be applied) and its 999."""
@@ -164,7 +171,7 @@ async def _start_applying(
         file.problem_count = len(problems)
         file.error = parsed.rejected.message if parsed.rejected else None
         file.status = FileStatus.REJECTED if parsed.rejected else FileStatus.APPLYING
-        file.lease_until = utc_now() + LEASE
+        file.lease_until = utc_now() + lease
 
 
 async def _apply_family(
@@ -189,6 +196,7 @@ async def _apply_family(
             submitter=_submitter(file),
         )
         await _record_family(session, file, unit, result)
+        file.lease_until = utc_now() + job.lease
         await _audit(session, file, result)
         return file
 
@@ -213,7 +221,6 @@ async def _record_family(
     await _add_problems(session, file.id, problems)
     file.problem_count += len(problems)
     file.members_processed += 1
-    file.lease_until = utc_now() + LEASE
 
 
 async def _add_problems(session: AsyncSession, file_id: int, problems: list[FileProblem]) -> None:
