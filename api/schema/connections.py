@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -13,6 +13,13 @@ from db.queries.paging import Page
 N = TypeVar("N", bound=relay.Node)
 
 Counter = Callable[[], Awaitable[int]]
+
+PageSize = Annotated[int, strawberry.argument(description="Page size, 1 to 100.")]
+"""The ``first`` argument of a connection field (``PageRequest`` refuses more than 100)."""
+AfterCursor = Annotated[
+    str | None, strawberry.argument(description="`endCursor` of the previous page.")
+]
+"""The ``after`` argument of a connection field."""
 
 
 @strawberry.type(description="A page of a list, with the total number of matching items.")

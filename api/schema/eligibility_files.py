@@ -14,7 +14,7 @@ from strawberry.file_uploads import Upload
 from api.auth.permissions import requires
 from api.auth.policy import ELIGIBILITY_READ, ELIGIBILITY_WRITE
 from api.resolvers.mutations import commit, discard
-from api.schema.connections import CountedConnection, build_connection
+from api.schema.connections import AfterCursor, CountedConnection, PageSize, build_connection
 from api.schema.eligibility_changes import ensure_manages
 from api.schema.lookups import visible_group
 from api.schema.nodes import load_nodes
@@ -140,10 +140,8 @@ class EligibilityFile(relay.Node):
     async def problems(
         self,
         info: strawberry.Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
     ) -> EligibilityFileProblemConnection:
         ctx = info.context
         page = await queries.problems_page(

@@ -13,7 +13,7 @@ from api.auth.permissions import manages_portal_users, requires
 from api.auth.policy import ELIGIBILITY_READ, GROUP_READ
 from api.resolvers.members import roster
 from api.schema.common import Address
-from api.schema.connections import CountedConnection, build_connection
+from api.schema.connections import AfterCursor, CountedConnection, PageSize, build_connection
 from api.schema.contacts import GroupContact
 from api.schema.eligibility_changes import EligibilityChange
 from api.schema.eligibility_files import EligibilityFileConnection, group_files
@@ -85,10 +85,8 @@ class Group(relay.Node):
     async def members(
         self,
         info: strawberry.Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         filter: Annotated[
             MemberFilter | None, strawberry.argument(description="Narrow the list.")
         ] = None,
@@ -112,10 +110,8 @@ class Group(relay.Node):
         plan_code: Annotated[
             str | None, strawberry.argument(description="Only this plan's schedules.")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
     ) -> RateScheduleConnection:
         return await group_schedules(
             info, group_pk=self.pk, plan_code=plan_code, first=first, after=after
@@ -138,10 +134,8 @@ class Group(relay.Node):
     async def portal_users(
         self,
         info: strawberry.Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         status: Annotated[
             list[models.UserStatus] | None,
             strawberry.argument(description="Only users in one of these statuses."),
@@ -160,10 +154,8 @@ class Group(relay.Node):
     async def eligibility_changes(
         self,
         info: strawberry.Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         status: Annotated[
             list[ChangeStatus] | None,
             strawberry.argument(description="Only changes in one of these statuses."),
@@ -188,10 +180,8 @@ class Group(relay.Node):
     async def eligibility_files(
         self,
         info: strawberry.Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
     ) -> EligibilityFileConnection:
         return await group_files(info, group_pk=self.pk, first=first, after=after)
 

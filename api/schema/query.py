@@ -16,6 +16,7 @@ from api.resolvers import groups as group_resolvers
 from api.schema import coverage_on as coverage
 from api.schema import rates
 from api.schema.audit import AuditEventConnection, AuditEventFilter
+from api.schema.connections import AfterCursor, PageSize
 from api.schema.dual_coverage import DualCoverageCandidate
 from api.schema.dual_coverage import candidates as dual_candidates
 from api.schema.eligibility_review import EligibilityChangeConnection, resolve_review_queue
@@ -26,9 +27,6 @@ from api.schema.money import Money
 from api.schema.plans import Plan
 from api.schema.viewer import Viewer, resolve_viewer
 from db.queries.paging import MAX_PAGE_SIZE, PageRequestError
-
-PageSize = Annotated[int, strawberry.argument(description="Page size, 1 to 100.")]
-After = Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")]
 
 
 @strawberry.type(description="Read the portal's data.")
@@ -71,7 +69,7 @@ class Query:
         self,
         info: strawberry.Info,
         first: PageSize = 20,
-        after: After = None,
+        after: AfterCursor = None,
         filter: Annotated[
             GroupFilter | None, strawberry.argument(description="Narrow the list.")
         ] = None,
@@ -130,7 +128,7 @@ class Query:
         self,
         info: strawberry.Info,
         first: PageSize = 20,
-        after: After = None,
+        after: AfterCursor = None,
         filter: Annotated[
             AuditEventFilter | None, strawberry.argument(description="Narrow the log.")
         ] = None,
@@ -146,7 +144,7 @@ class Query:
         self,
         info: strawberry.Info,
         first: PageSize = 20,
-        after: After = None,
+        after: AfterCursor = None,
         breached_only: Annotated[
             bool, strawberry.argument(description="Only unmailed requests past their due date.")
         ] = False,
@@ -205,10 +203,8 @@ class Query:
     async def eligibility_review_queue(
         self,
         info: strawberry.Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
         group_number: Annotated[
             str | None, strawberry.argument(description="Only this group's changes.")
         ] = None,
