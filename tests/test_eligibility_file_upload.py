@@ -181,3 +181,22 @@ async def test_the_template_downloads_without_a_token(anonymous: httpx.AsyncClie
     response = await anonymous.get("/documents/eligibility-template.csv")
     assert response.status_code == 200
     assert response.text.startswith("action,effective_date,reason,")
+
+
+async def test_edi_operations_upload_with_client_credentials(
+    anonymous: httpx.AsyncClient, connection: AsyncConnection, tokens: Tokens
+) -> None:
+    # given the EDI operations client's token (client credentials, no user)
+    token = tokens.for_client(
+        "edi-operations", {"group:read", "eligibility:read", "eligibility:write"}
+    )
+    # when it uploads a file for a group
+    response = await upload(
+        anonymous, await group_gid(connection, "G100003"), b"a\r\n", token=token
+    )
+    # then the file is received as sent by EDI
+    payload = graphql_ok(response)["eligibilityFileUpload"]
+    assert payload["userErrors"] == []
+    assert payload["file"]["source"] == "EDI"
+    uploader = await connection.scalar(select(EligibilityFile.uploaded_by_client_id))
+    assert uploader == "edi-operations"
