@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.policy import ALL_SCOPES
 from api.services.dates import add_months, today
-from api.services.eligibility_files import jobs
+from api.services.eligibility.context import ItemContext
+from api.services.eligibility.engine import Submitter, submit
+from api.services.eligibility.rules import Limits
+from api.services.eligibility_files import jobs, x12_834
 from api.services.eligibility_files.intake import Upload, receive
 from api.settings import Settings
-from db.models import Coverage, EligibilityFile, FileFormat, FileStatus, Group, Member
+from db.models import ChangeStatus, Coverage, EligibilityFile, FileFormat, FileStatus, Group, Member
 from tests.eligibility_support import group_and_plans
 from tests.helpers import Tokens
 from tests.test_eligibility_files import family_tiers, file_and_problems
@@ -245,3 +248,49 @@ async def test_the_999_downloads_for_those_who_may_see_the_file(
     assert "ST*999*" in response.text
     assert "AK9*A" in response.text
     assert (await anonymous.get(path)).status_code == 401
+
+
+async def test_an_834_gives_the_same_roster_as_the_portal_form(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    # given the same two families, once as an 834 for G100001, once submitted to G100002
+    async with sessions() as session:
+        _, plans_1 = await group_and_plans(session, "G100001")
+        group_2, plans_2 = await group_and_plans(session, "G100002")
+    as_file = [family(61, plan=plans_1[0], start=START), family(62, plan=plans_1[0], start=START)]
+    as_form = [dataclasses.replace(f, plan=plans_2[0]) for f in as_file]
+    for fam in as_form:
+        fam.subscriber = dataclasses.replace(fam.subscriber, last=_other(fam.subscriber.last))
+        fam.dependents = [dataclasses.replace(d, last=_other(d.last)) for d in fam.dependents]
+    # when the file's job runs, and the form path gets the very changes the file reads into
+    file_id, _ = await run_file(sessions, settings, interchange(as_file, group_number="G100001"))
+    parsed = x12_834.parse(
+        interchange(as_form, group_number="G100002", control=9), ssn_key=_key(settings)
+    )
+    statuses = []
+    async with sessions.begin() as session:
+        now = dt.datetime.now(dt.UTC)
+        ctx = ItemContext(session, group_2, now.date(), now, Limits())
+        for index, unit in enumerate(parsed.parsed.units):
+            result = await submit(
+                ctx, key=f"form-{index}", changes=unit.changes, submitter=Submitter(None, None)
+            )
+            statuses += [item.status for item in result.items]
+    # then coverage and outcomes are the same
+    async with sessions() as session:
+        for n in (61, 62):
+            via_file = await family_tiers(session, f"Xfam{n}")
+            assert via_file == await family_tiers(session, f"Yfam{n}")
+            assert via_file, "the family is covered"
+    file, _ = await file_and_problems(sessions, file_id)
+    assert (file.applied_count, file.rejected_count) == (
+        statuses.count(ChangeStatus.APPLIED), statuses.count(ChangeStatus.REJECTED),
+    )  # fmt: skip
+
+
+def _other(last_name: str) -> str:
+    return last_name.replace("Xfam", "Yfam")
+
+
+def _key(settings: Settings) -> str:
+    return settings.ssn_hash_key.get_secret_value()
