@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, orm
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, orm, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
@@ -33,6 +33,10 @@ class Member(Base):
             "(status = 'MERGED') = (merged_into_id IS NOT NULL)", name="merged_has_survivor"
         ),
         Index("ix_members_roster_order", "group_id", "last_name", "first_name", "id"),
+        # Duplicate detection (api.services.eligibility.add): name and date of birth, or
+        # SSN, within a group (the name case-insensitively).
+        Index("ix_members_identity", "group_id", text("lower(last_name)"), "date_of_birth"),
+        Index("ix_members_group_ssn", "group_id", "ssn_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

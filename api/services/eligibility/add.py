@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from api.services import id_cards
@@ -77,8 +77,10 @@ async def _insert_subscriber(ctx: ItemContext, change: AddSubscriber) -> Member:
 
 
 async def _next_subscriber_number(ctx: ItemContext) -> int:
-    highest = await ctx.session.scalar(select(func.max(func.substr(Member.member_id, 1, 9))))
-    return _FIRST_SUBSCRIBER_NUMBER if highest is None else int(highest) + 1
+    """One past the highest subscriber number. Member IDs are 11 digits (number + suffix),
+    so the highest ID holds the highest number, and its unique index answers at once."""
+    highest = await ctx.session.scalar(select(func.max(Member.member_id)))
+    return _FIRST_SUBSCRIBER_NUMBER if highest is None else int(highest[:9]) + 1
 
 
 async def add_dependent(ctx: ItemContext, change: AddDependent) -> Outcome:
@@ -164,15 +166,20 @@ def person_problems(person: Person) -> list[Problem]:
 async def duplicate_problems(ctx: ItemContext, person: Person) -> list[Problem]:
     """SPEC §2 Duplicates: the same SSN, or name and date of birth, in the group."""
     same_person = and_(
-        func.lower(Member.first_name) == person.first_name.strip().lower(),
         func.lower(Member.last_name) == person.last_name.strip().lower(),
         Member.date_of_birth == person.date_of_birth,
+        func.lower(Member.first_name) == person.first_name.strip().lower(),
     )
-    match = or_(same_person, Member.ssn_hash == person.ssn_hash) if person.ssn_hash else same_person
-    stmt = select(Member.member_id).where(
-        Member.group_id == ctx.group.id, Member.status != MemberStatus.MERGED, match
-    )
-    found = await ctx.session.scalar(stmt.limit(1))
+    # One indexed look-up per way of matching (a UNION, not an OR, which would read the
+    # whole group): ix_members_identity for the name, the ssn_hash index for the SSN.
+    matches = [same_person] + ([Member.ssn_hash == person.ssn_hash] if person.ssn_hash else [])
+    lookups = [
+        select(Member.member_id).where(
+            Member.group_id == ctx.group.id, Member.status != MemberStatus.MERGED, match
+        )
+        for match in matches
+    ]
+    found = await ctx.session.scalar(union_all(*lookups).limit(1))
     if found is None:
         return []
     message = (
