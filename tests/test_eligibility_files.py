@@ -268,3 +268,39 @@ def test_portal_import_eligibility_applies_a_file_and_prints_the_report(tmp_path
     assert "line 2 (99999999999): MEMBER_NOT_FOUND" in result.stdout
     again = run_portal(["import-eligibility", str(path), "--group", "G100001"], env)
     assert "received before" in again.stderr
+
+
+def test_a_family_larger_than_one_submission_is_cut_with_a_report() -> None:
+    # given a subscriber followed by 100 children (a submission takes 100 changes)
+    lines = [HEADER, f"ADD,{START},NEW_HIRE,SUBSCRIBER,,Big,Family,1970-01-01,F,DPPO-PLUS"]
+    lines += [f"ADD,{START},NEW_HIRE,CHILD,,Kid{n},Family,2015-01-01,M," for n in range(100)]
+    # when it is read
+    parsed = csv_roster.parse(("\r\n".join(lines) + "\r\n").encode(), ssn_key="k" * 32)
+    # then the family keeps 100 changes and the last child is reported, not dropped silently
+    assert [len(unit.changes) for unit in parsed.units] == [100]
+    assert [(p.position, p.code) for p in parsed.problems] == [(102, "FAMILY_TOO_LARGE")]
+
+
+async def test_a_job_that_keeps_stopping_is_given_up_visibly(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # given a file whose job has stopped three times (its lease ran out each time)
+    file_id, _ = await received(sessions, "G100001", b"action,effective_date,reason\r\n")
+    async with sessions.begin() as session:
+        await session.execute(
+            update(EligibilityFile)
+            .where(EligibilityFile.id == file_id)
+            .values(
+                status=FileStatus.APPLYING,
+                attempts=jobs.MAX_ATTEMPTS,
+                lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+            )
+        )
+    # when a worker looks for work
+    due = await jobs.due_files(sessions)
+    # then the file is not taken up again but rejected with the reason
+    file, _ = await file_and_problems(sessions, file_id)
+    assert file_id not in due
+    assert file.status is FileStatus.REJECTED
+    assert file.error is not None
+    assert "stopped 3 times" in file.error

@@ -52,6 +52,7 @@ LEASE = dt.timedelta(minutes=5)
 """How long a claimed job is its worker's (PORTAL_FILE_JOB_LEASE_SECONDS); renewed with
 every family applied, so only a worker that stopped lets it run out."""
 IN_PROGRESS = (FileStatus.VALIDATING, FileStatus.APPLYING)
+MAX_ATTEMPTS = 3
 FILE_KEY_PREFIX = "file:"
 """Families of a file are submitted under ``file:{file id}:{index}``; the portal refuses
 keys in that space, so a form submission never meets a file's stored result."""
@@ -92,7 +93,9 @@ async def run_job(
 
 
 async def due_files(sessions: async_sessionmaker[AsyncSession], *, limit: int = 10) -> list[int]:
-    """Files waiting for a worker: RECEIVED, or left in progress by a worker that died."""
+    """Files waiting for a worker: RECEIVED, or left in progress by a worker that died.
+    A file whose job stopped ``MAX_ATTEMPTS`` times is given up first, visibly."""
+    await _give_up_on_stuck_files(sessions)
     stmt = (
         select(EligibilityFile.id)
         .where(_claimable(utc_now()))
@@ -103,9 +106,33 @@ async def due_files(sessions: async_sessionmaker[AsyncSession], *, limit: int = 
         return list(await session.scalars(stmt))
 
 
+def _abandoned(now: dt.datetime) -> Any:
+    return EligibilityFile.status.in_(IN_PROGRESS) & (EligibilityFile.lease_until < now)
+
+
 def _claimable(now: dt.datetime) -> Any:
-    abandoned = EligibilityFile.status.in_(IN_PROGRESS) & (EligibilityFile.lease_until < now)
-    return or_(EligibilityFile.status == FileStatus.RECEIVED, abandoned)
+    retry = _abandoned(now) & (EligibilityFile.attempts < MAX_ATTEMPTS)
+    return or_(EligibilityFile.status == FileStatus.RECEIVED, retry)
+
+
+async def _give_up_on_stuck_files(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A file that stops its worker every time (a bug, or a file that exhausts memory)
+    must not be retried forever: REJECTED with the reason, for support to look at."""
+    now = utc_now()
+    stmt = (
+        update(EligibilityFile)
+        .where(_abandoned(now), EligibilityFile.attempts >= MAX_ATTEMPTS)
+        .values(
+            status=FileStatus.REJECTED,
+            error=f"Processing stopped {MAX_ATTEMPTS} times before the file was finished; "
+            "the changes applied so far stand. Contact support with the file's ID.",
+            finished_at=now,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    async with sessions.begin() as session:
+        await session.execute(stmt)
 
 
 async def _claim(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from api.services.eligibility import changes as c
 from api.services.eligibility.changes import Change
+from api.services.eligibility.engine import MAX_CHANGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class FamilyGrouping:
     ``family_key`` is how a file says which subscriber a dependent belongs to (the X12
     REF*0F); a CSV dependent with no subscriber member ID simply joins the open family.
     When a subscriber's own line cannot be read, its dependents are reported, not applied.
+    A family never holds more changes than one submission takes (``MAX_CHANGES``).
     """
 
     parsed: ParsedFile = field(default_factory=ParsedFile)
@@ -78,6 +80,13 @@ class FamilyGrouping:
         return named is None or (self.family is not None and named == self.family_key)
 
     def _attach(self, position: int, who: str, change: c.AddDependent) -> None:
+        if self.family is not None and len(self.family.changes) >= MAX_CHANGES:
+            message = (
+                f"A family in a file has at most {MAX_CHANGES - 1} dependents after its "
+                "subscriber; split it, naming the subscriber's member ID for the rest."
+            )
+            self.parsed.problems.append(FileProblem(position, who, "FAMILY_TOO_LARGE", message))
+            return
         if self.family is not None:
             joined = dataclasses.replace(change, subscriber_member_id=None, subscriber_position=0)
             self.family.changes.append(joined)
