@@ -21,9 +21,8 @@ from api.schema.user_errors import UserError, user_errors
 from api.services.dates import utc_now
 from api.services.eligibility.changes import problems_from_json
 from api.services.eligibility.context import ItemContext
-from api.services.eligibility.engine import BatchResult, Submitter, submit
+from api.services.eligibility.engine import FILE_KEY_PREFIX, BatchResult, Submitter, submit
 from api.services.eligibility.rules import Limits
-from api.services.eligibility_files.jobs import FILE_KEY_PREFIX
 from api.services.rules import Problem, RuleViolation
 from db import models
 from db.models import AccessLevel, AuditOutcome

@@ -11,7 +11,6 @@ import strawberry
 
 from api.schema.enums import Sex
 from api.services.eligibility import changes as svc
-from api.services.ssn import InvalidSSNError, ssn_hash, ssn_last4
 from db.models import Relationship, enums
 
 ChangeKind = enums.ChangeKind
@@ -50,14 +49,8 @@ class PersonInput:
     )
 
     def to_service(self, key: str) -> svc.Person:
-        hashed, last4, error = None, None, None
-        if self.ssn:
-            try:
-                hashed, last4 = ssn_hash(key=key, ssn=self.ssn), ssn_last4(self.ssn)
-            except InvalidSSNError as exc:
-                error = str(exc)
-        return svc.Person(
-            self.first_name, self.last_name, self.date_of_birth, self.sex, hashed, last4, error
+        return svc.person_with_ssn(
+            self.first_name, self.last_name, self.date_of_birth, self.sex, self.ssn, key=key
         )
 
 

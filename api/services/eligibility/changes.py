@@ -17,6 +17,7 @@ from typing import Any, Union
 import orjson
 
 from api.services.rules import Problem
+from api.services.ssn import InvalidSSNError, ssn_hash, ssn_last4
 from db.models import ChangeKind, Relationship, Sex
 
 
@@ -60,6 +61,20 @@ class Person:
     ssn_hash: str | None = None
     ssn_last4: str | None = None
     ssn_error: str | None = None
+
+
+def person_with_ssn(
+    first_name: str, last_name: str, born: dt.date, sex: Sex, ssn: str | None, *, key: str
+) -> Person:
+    """A new member's demographics with the SSN replaced by its keyed hash and last 4, or
+    with why the SSN was refused (the change is then rejected with that message)."""
+    if not ssn:
+        return Person(first_name, last_name, born, sex)
+    try:
+        hashed, last4 = ssn_hash(key=key, ssn=ssn), ssn_last4(ssn)
+    except InvalidSSNError as exc:
+        return Person(first_name, last_name, born, sex, ssn_error=str(exc))
+    return Person(first_name, last_name, born, sex, ssn_hash=hashed, ssn_last4=last4)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

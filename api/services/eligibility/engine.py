@@ -39,6 +39,10 @@ from api.services.rules import Problem, RuleViolation
 from db.models import ChangeBatch, ChangeItem, ChangeStatus, Member
 
 MAX_CHANGES = 100
+FILE_KEY_PREFIX = "file:"
+"""The key space of eligibility files: each family of a file is submitted under
+``file:{file id}:{index}``. The portal refuses keys in it, so a form submission never
+meets a file's stored result."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from api.services.eligibility_files.parsed import (
     ParsedFile,
     rejected_file,
 )
-from api.services.ssn import InvalidSSNError, ssn_hash, ssn_last4
 from db.models import Relationship, Sex
 
 COLUMNS = (
@@ -216,13 +215,7 @@ def _when(row: dict[str, str]) -> tuple[dt.date, c.ChangeReason, dt.date | None]
 def _person(row: dict[str, str], ssn_key: str) -> c.Person:
     first, last = _required(row, "first_name"), _required(row, "last_name")
     born, sex = _date(row, "date_of_birth"), _enum(row, "sex", Sex)
-    ssn = row.get("ssn", "")
-    if not ssn:
-        return c.Person(first, last, born, sex)
-    try:
-        return c.Person(first, last, born, sex, ssn_hash(key=ssn_key, ssn=ssn), ssn_last4(ssn))
-    except InvalidSSNError as exc:
-        return c.Person(first, last, born, sex, ssn_error=str(exc))
+    return c.person_with_ssn(first, last, born, sex, row.get("ssn"), key=ssn_key)
 
 
 def _address(row: dict[str, str]) -> c.Address | None:

@@ -29,7 +29,7 @@ from api.services.audit import Actor, AuditTrail, RequestOrigin
 from api.services.dates import utc_now
 from api.services.eligibility.changes import problems_from_json
 from api.services.eligibility.context import ItemContext
-from api.services.eligibility.engine import BatchResult, Submitter, submit
+from api.services.eligibility.engine import FILE_KEY_PREFIX, BatchResult, Submitter, submit
 from api.services.eligibility.rules import Limits
 from api.services.eligibility_files import csv_roster, x12_834
 from api.services.eligibility_files.parsed import (
@@ -53,9 +53,6 @@ LEASE = dt.timedelta(minutes=5)
 every family applied, so only a worker that stopped lets it run out."""
 IN_PROGRESS = (FileStatus.VALIDATING, FileStatus.APPLYING)
 MAX_ATTEMPTS = 3
-FILE_KEY_PREFIX = "file:"
-"""Families of a file are submitted under ``file:{file id}:{index}``; the portal refuses
-keys in that space, so a form submission never meets a file's stored result."""
 Progress = Callable[[EligibilityFile], None]
 
 

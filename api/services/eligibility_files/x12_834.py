@@ -43,7 +43,6 @@ from api.services.eligibility_files.parsed import (
     ParsedFile,
     rejected_file,
 )
-from api.services.ssn import InvalidSSNError, ssn_hash, ssn_last4
 from db.models import Relationship, Sex
 
 logging.getLogger("pyx12").setLevel(logging.CRITICAL)  # its findings come back in the 999
@@ -364,22 +363,8 @@ def _person(node: Any, key: str) -> c.Person:
     first = _required(node.get_value("2100A/NM104"), "NM104 (first name)")
     born = _d8(_required(node.get_value("2100A/DMG02"), "DMG02 (date of birth)"), "DMG02")
     sex = SEXES.get(node.get_value("2100A/DMG03") or "", Sex.UNKNOWN)
-    person = c.Person(first.title(), last.title(), born, sex)
-    if node.get_value("2100A/NM108") == "34" and node.get_value("2100A/NM109"):
-        return _with_ssn(person, node.get_value("2100A/NM109"), key)
-    return person
-
-
-def _with_ssn(person: c.Person, ssn: str, key: str) -> c.Person:
-    try:
-        hashed, last4 = ssn_hash(key=key, ssn=ssn), ssn_last4(ssn)
-    except InvalidSSNError as exc:
-        return c.Person(*_names(person), ssn_error=str(exc))
-    return c.Person(*_names(person), ssn_hash=hashed, ssn_last4=last4)
-
-
-def _names(person: c.Person) -> tuple[str, str, dt.date, Sex]:
-    return person.first_name, person.last_name, person.date_of_birth, person.sex
+    ssn = node.get_value("2100A/NM109") if node.get_value("2100A/NM108") == "34" else None
+    return c.person_with_ssn(first.title(), last.title(), born, sex, ssn, key=key)
 
 
 def _address(node: Any) -> c.Address | None:
