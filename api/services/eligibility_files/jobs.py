@@ -92,15 +92,20 @@ async def run_job(
 async def due_files(sessions: async_sessionmaker[AsyncSession], *, limit: int = 10) -> list[int]:
     """Files waiting for a worker: RECEIVED, or left in progress by a worker that died.
     A file whose job stopped ``MAX_ATTEMPTS`` times is given up first, visibly."""
-    await _give_up_on_stuck_files(sessions)
+    now = utc_now()
+    waiting = or_(EligibilityFile.status == FileStatus.RECEIVED, _abandoned(now))
     stmt = (
-        select(EligibilityFile.id)
-        .where(_claimable(utc_now()))
+        select(EligibilityFile.id, EligibilityFile.attempts)
+        .where(waiting)
         .order_by(EligibilityFile.id)
         .limit(limit)
     )
     async with sessions() as session:
-        return list(await session.scalars(stmt))
+        rows = (await session.execute(stmt)).all()
+    stuck = [file_id for file_id, attempts in rows if attempts >= MAX_ATTEMPTS]
+    if stuck:  # an idle worker only reads; it writes when there is something to give up
+        await _give_up_on(sessions, stuck, now)
+    return [file_id for file_id, attempts in rows if attempts < MAX_ATTEMPTS]
 
 
 def _abandoned(now: dt.datetime) -> Any:
@@ -112,13 +117,15 @@ def _claimable(now: dt.datetime) -> Any:
     return or_(EligibilityFile.status == FileStatus.RECEIVED, retry)
 
 
-async def _give_up_on_stuck_files(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def _give_up_on(
+    sessions: async_sessionmaker[AsyncSession], file_ids: list[int], now: dt.datetime
+) -> None:
     """A file that stops its worker every time (a bug, or a file that exhausts memory)
     must not be retried forever: REJECTED with the reason, for support to look at."""
-    now = utc_now()
     stmt = (
         update(EligibilityFile)
-        .where(_abandoned(now), EligibilityFile.attempts >= MAX_ATTEMPTS)
+        .where(EligibilityFile.id.in_(file_ids), _abandoned(now))
+        .where(EligibilityFile.attempts >= MAX_ATTEMPTS)
         .values(
             status=FileStatus.REJECTED,
             error=f"Processing stopped {MAX_ATTEMPTS} times before the file was finished; "
