@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_file_bytes: int = Field(default=50_000_000, ge=1024)
     file_job_lease_seconds: int = Field(default=300, ge=1)
+    full_file_safety_percent: int = Field(default=10, ge=1, le=100)
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
     max_tokens: int = Field(default=2_000, ge=100)

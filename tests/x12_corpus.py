@@ -60,10 +60,14 @@ def interchange(
     control: int = 1,
     sender: str = "BENEFITSCO",
     action: str = "2",
+    effective: dt.date | None = None,
 ) -> bytes:
-    """One ISA/GS/ST 834 with a member loop per person, counts and controls consistent."""
-    body = [f"BGN*00*REF{control}*20261201*1200****{action}", f"REF*38*{group_number}",
-            "N1*P5*EMPLOYER*FI*123456789", "N1*IN*CARRIER HEALTH*FI*987654321"]  # fmt: skip
+    """One ISA/GS/ST 834 with a member loop per person, counts and controls consistent.
+    ``action`` is BGN08 (2 changes; RX or 4 a full file); ``effective`` the DTP*007."""
+    body = [f"BGN*00*REF{control}*20261201*1200****{action}", f"REF*38*{group_number}"]
+    if effective is not None:
+        body.append(f"DTP*007*D8*{effective:%Y%m%d}")
+    body += ["N1*P5*EMPLOYER*FI*123456789", "N1*IN*CARRIER HEALTH*FI*987654321"]
     for fam in families:
         body += _member(fam.subscriber, fam, subscriber=True)
         for dependent in fam.dependents:

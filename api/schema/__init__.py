@@ -23,6 +23,7 @@ from api.schema.cob_mutations import CobMutations
 from api.schema.contacts import ContactMutations
 from api.schema.dual_coverage import DualCoverageMutations
 from api.schema.eligibility_changes import EligibilityChangeMutations
+from api.schema.eligibility_file_review import EligibilityFileReviewMutations
 from api.schema.eligibility_files import EligibilityFileMutations
 from api.schema.eligibility_preview import EligibilityPreviewMutations
 from api.schema.eligibility_review import EligibilityReviewMutations
@@ -66,6 +67,7 @@ Mutation = merge_types(
         CobMutations,
         EligibilityChangeMutations,
         EligibilityFileMutations,
+        EligibilityFileReviewMutations,
         EligibilityPreviewMutations,
         EligibilityReviewMutations,
         MemberMergeMutations,

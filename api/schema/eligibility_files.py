@@ -35,8 +35,10 @@ strawberry.enum(
     FileStatus,
     description="The file's job: RECEIVED (waiting for a worker), VALIDATING (reading the "
     "file), APPLYING (member by member), COMPLETED (every change applied or waiting for a "
-    "rep), COMPLETED_WITH_ERRORS (some lines or changes refused: see `problems`), REJECTED "
-    "(the file could not be read at all: see `error`).",
+    "rep), AWAITING_APPROVAL (a full file that would terminate more than the group's safety "
+    "share of its roster: nothing applied until a rep decides), COMPLETED_WITH_ERRORS "
+    "(some lines or changes refused: see `problems`), REJECTED (the file could not be read "
+    "at all, or a rep refused it: see `error`).",
 )
 
 GroupRef = Annotated["Group", strawberry.lazy("api.schema.groups")]
@@ -91,7 +93,19 @@ class EligibilityFile(relay.Node):
     applied: int = strawberry.field(description="Changes applied.")
     pending_review: int = strawberry.field(description="Changes waiting for a rep.")
     rejected: int = strawberry.field(description="Lines or changes refused.")
-    error: str | None = strawberry.field(description="Why a REJECTED file could not be read.")
+    error: str | None = strawberry.field(
+        description="Why a REJECTED file could not be read, or why a file awaits approval."
+    )
+    full_file: bool = strawberry.field(
+        description="A full-file 834 (the whole roster), compared with the group's."
+    )
+    missing_from_file: int | None = strawberry.field(
+        description="A full file's covered members it leaves out (see `problems`, code "
+        "MISSING_FROM_FILE, for who and what was done); null for a change file."
+    )
+    reviewed_at: dt.datetime | None = strawberry.field(
+        description="When a rep approved or rejected a file held for approval."
+    )
     size_bytes: int = strawberry.field(description="Size as received, in bytes.")
     received_at: dt.datetime = strawberry.field(description="When it arrived (UTC).")
     started_at: dt.datetime | None = strawberry.field(description="When its job started.")
@@ -112,6 +126,8 @@ class EligibilityFile(relay.Node):
             progress=FileProgress(processed=row.members_processed, total=row.members_total),
             applied=row.applied_count, pending_review=row.pending_count,
             rejected=row.rejected_count, error=row.error, size_bytes=row.size_bytes,
+            full_file=row.full_file, missing_from_file=row.missing_count,
+            reviewed_at=row.reviewed_at,
             received_at=row.created_at, started_at=row.started_at,
             finished_at=row.finished_at,
             report_path=f"/exports/eligibility-files/{row.id}/problems.csv",

@@ -89,14 +89,26 @@ class GroupUpdateInput:
         description="First day of coverage, a 1st of a month; only while PENDING_SETUP and "
         "not after any member's coverage begins."
     )
+    full_file_terminates_missing: strawberry.Maybe[bool] = strawberry.field(
+        description="Whether a full-file 834 terminates the covered members it leaves out "
+        "(off by default: they are only reported)."
+    )
+    full_file_safety_percent: strawberry.Maybe[int | None] = strawberry.field(
+        description="Above this share of the roster (1 to 100 %), a full file's terminations "
+        "wait for a rep; null returns to the configured default (10 %)."
+    )
 
     def to_service(self) -> service.GroupChanges:
         address = self.address.value.to_service() if self.address else None
+        safety = self.full_file_safety_percent
+        terminates = self.full_file_terminates_missing
         return service.GroupChanges(
             name=self.name.value if self.name else None,
             address=address,
             billing_mode=self.billing_mode.value if self.billing_mode else None,
             effective_date=self.effective_date.value if self.effective_date else None,
+            full_file_terminates_missing=terminates.value if terminates else None,
+            full_file_safety=service.SafetyShare(safety.value) if safety else None,
         )
 
 
@@ -118,6 +130,9 @@ class GroupUpdateErrorCode(enum.Enum):
     )
     COVERAGE_BEFORE_EFFECTIVE_DATE = strawberry.enum_value(
         "COVERAGE_BEFORE_EFFECTIVE_DATE", description="Some coverage starts before that date."
+    )
+    INVALID_SAFETY_PERCENT = strawberry.enum_value(
+        "INVALID_SAFETY_PERCENT", description="The safety share is not from 1 to 100."
     )
 
 
@@ -200,8 +215,9 @@ class GroupMutations:
         return GroupCreatePayload(group=Group.from_row(group), user_errors=[])
 
     @strawberry.mutation(
-        description="Change a group's name, address, billing mode or, while it is in "
-        "PENDING_SETUP, its effective date (rep:groups). Terminated groups cannot be edited.",
+        description="Change a group's name, address, billing mode, how full eligibility "
+        "files treat missing members or, while it is in PENDING_SETUP, its effective date "
+        "(rep:groups). Terminated groups cannot be edited.",
         extensions=requires(REP_GROUPS),
     )
     async def group_update(

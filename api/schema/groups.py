@@ -43,6 +43,12 @@ class Group(relay.Node):
         description="Last day of coverage (the last of a month), if the group is ending."
     )
     address: Address = strawberry.field(description="The employer's address.")
+    full_file_terminates_missing: bool = strawberry.field(
+        description="Whether a full-file 834 terminates the covered members it leaves out."
+    )
+    full_file_safety_percent: int | None = strawberry.field(
+        description="The group's own safety share for full files (null: the default, 10 %)."
+    )
 
     @classmethod
     def from_row(cls, row: models.Group) -> Self:
@@ -61,6 +67,8 @@ class Group(relay.Node):
                 state=row.state,
                 postal_code=row.postal_code,
             ),
+            full_file_terminates_missing=row.full_file_terminates_missing,
+            full_file_safety_percent=row.full_file_safety_percent,
         )
 
     @classmethod

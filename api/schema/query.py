@@ -19,6 +19,8 @@ from api.schema.audit import AuditEventConnection, AuditEventFilter
 from api.schema.connections import AfterCursor, PageSize
 from api.schema.dual_coverage import DualCoverageCandidate
 from api.schema.dual_coverage import candidates as dual_candidates
+from api.schema.eligibility_file_review import resolve_awaiting_approval
+from api.schema.eligibility_files import EligibilityFileConnection
 from api.schema.eligibility_review import EligibilityChangeConnection, resolve_review_queue
 from api.schema.enums import CoverageTier
 from api.schema.groups import Group, GroupConnection, GroupFilter
@@ -210,3 +212,14 @@ class Query:
         ] = None,
     ) -> EligibilityChangeConnection:
         return await resolve_review_queue(info, first, after, group_number)
+
+    @strawberry.field(
+        description="Full eligibility files waiting for a representative because they would "
+        "terminate more than the group's safety share of its roster (rep:eligibility), "
+        "newest first; decide with `eligibilityFileApprove` or `eligibilityFileReject`.",
+        extensions=requires(REP_ELIGIBILITY),
+    )
+    async def eligibility_files_awaiting_approval(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> EligibilityFileConnection:
+        return await resolve_awaiting_approval(info, first, after)

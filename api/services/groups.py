@@ -116,6 +116,16 @@ class GroupChanges:
     address: AddressInput | None = None
     billing_mode: BillingMode | None = None
     effective_date: dt.date | None = None
+    full_file_terminates_missing: bool | None = None
+    full_file_safety: SafetyShare | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyShare:
+    """The share of its roster above which a full file's terminations wait for a rep:
+    ``percent`` from 1 to 100, or None for the configured default."""
+
+    percent: int | None
 
 
 def _not_terminated(group: Group) -> list[Problem]:
@@ -147,6 +157,10 @@ async def _update_problems(
         problems += address_problems(changes.address, ("address",))
     if changes.effective_date is not None:
         problems += await _effective_date_problems(session, group, changes.effective_date)
+    percent = changes.full_file_safety.percent if changes.full_file_safety else None
+    if percent is not None and not 1 <= percent <= 100:
+        message = "The safety share is a percentage from 1 to 100 (or null for the default)."
+        problems.append(Problem("INVALID_SAFETY_PERCENT", message, ("fullFileSafetyPercent",)))
     return problems
 
 
@@ -184,6 +198,17 @@ def _apply(group: Group, changes: GroupChanges) -> dict[str, Any]:
     if changes.effective_date is not None:
         group.effective_date = changes.effective_date
         changed["effectiveDate"] = changes.effective_date.isoformat()
+    return changed | _apply_full_file_settings(group, changes)
+
+
+def _apply_full_file_settings(group: Group, changes: GroupChanges) -> dict[str, Any]:
+    changed: dict[str, Any] = {}
+    if changes.full_file_terminates_missing is not None:
+        group.full_file_terminates_missing = changes.full_file_terminates_missing
+        changed["fullFileTerminatesMissing"] = changes.full_file_terminates_missing
+    if changes.full_file_safety is not None:
+        group.full_file_safety_percent = changes.full_file_safety.percent
+        changed["fullFileSafetyPercent"] = changes.full_file_safety.percent
     return changed
 
 

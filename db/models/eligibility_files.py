@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
@@ -53,6 +63,14 @@ class EligibilityFile(Base):
     interchange_sender: Mapped[str | None] = mapped_column(String(15))
     interchange_control: Mapped[str | None] = mapped_column(String(9))
     acknowledgment: Mapped[str | None] = mapped_column(Text)
+    full_file: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A full-file 834: the whole roster, compared with the group's."""
+    missing_count: Mapped[int | None] = mapped_column(Integer)
+    """A full file's enrolled members it leaves out."""
+    reviewed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     uploaded_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -73,6 +91,9 @@ class EligibilityFileContent(Base):
         ForeignKey("eligibility_files.id", ondelete="CASCADE"), primary_key=True
     )
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    plan: Mapped[str | None] = mapped_column(Text)
+    """A full file's changes, decided once by comparing it with the roster (JSON), so that
+    a resumed job applies the same families under the same keys."""
 
 
 class EligibilityFileProblem(Base):

@@ -158,11 +158,14 @@ class FileFormat(enum.StrEnum):
 
 
 class FileStatus(enum.StrEnum):
-    """An eligibility file's processing job (issue: eligibility files)."""
+    """An eligibility file's processing job (issue: eligibility files). AWAITING_APPROVAL: a
+    full file that would terminate more than the group's safety share of its roster waits,
+    whole, for a rep."""
 
     RECEIVED = "RECEIVED"
     VALIDATING = "VALIDATING"
     APPLYING = "APPLYING"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     COMPLETED = "COMPLETED"
     COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
     REJECTED = "REJECTED"

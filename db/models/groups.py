@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, String
+from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
@@ -26,6 +26,9 @@ class Group(Base):
             name="terminates_after_effective",
         ),
         CheckConstraint("length(group_number) BETWEEN 2 AND 20", name="group_number_length"),
+        CheckConstraint(
+            "full_file_safety_percent BETWEEN 1 AND 100", name="full_file_safety_percent_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +45,14 @@ class Group(Base):
     billing_mode: Mapped[BillingMode] = mapped_column(checked_enum(BillingMode, "billing_mode"))
     effective_date: Mapped[dt.date] = mapped_column(Date)
     termination_date: Mapped[dt.date | None] = mapped_column(Date)
+    full_file_terminates_missing: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    """Whether a full-file 834 terminates the members it leaves out (off unless a rep
+    turns it on: a file cut short must not end anyone's coverage)."""
+    full_file_safety_percent: Mapped[int | None] = mapped_column(Integer)
+    """Above this share of the roster, a full file's terminations wait for a rep; None
+    takes PORTAL_FULL_FILE_SAFETY_PERCENT (10)."""
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()
 

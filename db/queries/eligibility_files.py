@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
-from db.models import EligibilityFile, EligibilityFileProblem
+from db.models import EligibilityFile, EligibilityFileProblem, FileStatus
 from db.queries.paging import Keyset, Page, PageRequest, fetch_page, fetch_pages
 from db.queries.scope import scoped
 
@@ -99,3 +99,19 @@ async def report_rows(
     result = await session.stream_scalars(stmt.execution_options(yield_per=REPORT_BATCH))
     async for row in result:
         yield row
+
+
+def _awaiting(principal: Principal) -> Select[EligibilityFile]:
+    return _files(principal).where(EligibilityFile.status == FileStatus.AWAITING_APPROVAL)
+
+
+async def awaiting_approval_page(
+    session: AsyncSession, principal: Principal, page: PageRequest
+) -> Page[EligibilityFile]:
+    """Full files held for a rep, newest first."""
+    return await fetch_page(session, _awaiting(principal), _NEWEST_FIRST, page)
+
+
+async def awaiting_approval_count(session: AsyncSession, principal: Principal) -> int:
+    stmt = _awaiting(principal).with_only_columns(func.count(), maintain_column_froms=True)
+    return int(await session.scalar(stmt) or 0)

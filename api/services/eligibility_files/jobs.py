@@ -31,7 +31,7 @@ from api.services.eligibility.changes import problems_from_json
 from api.services.eligibility.context import ItemContext
 from api.services.eligibility.engine import FILE_KEY_PREFIX, BatchResult, Submitter, submit
 from api.services.eligibility.rules import Limits
-from api.services.eligibility_files import csv_roster, x12_834
+from api.services.eligibility_files import csv_roster, full_file, x12_834
 from api.services.eligibility_files.parsed import (
     FamilyUnit,
     FileProblem,
@@ -61,11 +61,13 @@ class JobSettings:
     ssn_key: str
     limits: Limits
     lease: dt.timedelta = LEASE
+    full_file_safety_percent: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobSettings:
         lease = dt.timedelta(seconds=settings.file_job_lease_seconds)
-        return cls(settings.ssn_hash_key.get_secret_value(), Limits.from_settings(settings), lease)
+        key, limits = settings.ssn_hash_key.get_secret_value(), Limits.from_settings(settings)
+        return cls(key, limits, lease, settings.full_file_safety_percent)
 
 
 async def run_job(
@@ -80,7 +82,14 @@ async def run_job(
     if not await _claim(sessions, file_id, utc_now(), job.lease):
         return False
     parsed, acknowledgment = await asyncio.to_thread(_parse, await _content(sessions, file_id), job)
-    await _start_applying(sessions, file_id, parsed, acknowledgment, job.lease)
+    missing = None
+    if parsed.full is not None:
+        comparison = await _full_file_plan(sessions, job, file_id, parsed)
+        if comparison.held is not None:
+            await _hold(sessions, file_id, comparison, acknowledgment)
+            return True
+        parsed, missing = comparison.parsed, comparison.missing
+    await _start_applying(sessions, file_id, parsed, acknowledgment, job.lease, missing)
     for index, unit in enumerate(parsed.units):
         state = await _apply_family(sessions, job, file_id, index, unit)
         if progress is not None:
@@ -170,6 +179,67 @@ async def _content(
         return file.format, content.content
 
 
+async def _full_file_plan(
+    sessions: async_sessionmaker[AsyncSession], job: JobSettings, file_id: int, parsed: ParsedFile
+) -> full_file.Comparison:
+    """The comparison decided when the job first ran (a resumed job keeps it), or now.
+    A file held for a rep keeps none: it is compared again once approved."""
+    async with sessions.begin() as session:
+        file = await session.get_one(EligibilityFile, file_id)
+        content = await session.get_one(EligibilityFileContent, file_id)
+        if content.plan is not None:
+            return full_file.from_plan(content.plan)
+        assert parsed.full is not None
+        group = await session.get_one(Group, file.group_id)
+        roster = await full_file.enrolled_on(session, group.id, parsed.full.effective_date)
+        comparison = full_file.compare(parsed, roster, _policy(group, file, job))
+        if comparison.held is None:
+            content.plan = full_file.to_plan(comparison)
+        return comparison
+
+
+def _policy(group: Group, file: EligibilityFile, job: JobSettings) -> full_file.Policy:
+    safety = group.full_file_safety_percent or job.full_file_safety_percent
+    approved = file.reviewed_at is not None  # only an approval marks a file reviewed
+    return full_file.Policy(group.full_file_terminates_missing, safety, approved)
+
+
+async def _hold(
+    sessions: async_sessionmaker[AsyncSession],
+    file_id: int,
+    comparison: full_file.Comparison,
+    acknowledgment: str | None,
+) -> None:
+    """Nothing is applied: the file, its differences and why it waits, for a rep."""
+    assert comparison.held is not None
+    async with sessions.begin() as session:
+        file = await session.get_one(EligibilityFile, file_id)
+        await _replace_problems(session, file, [comparison.held, *_reported(comparison.parsed)])
+        file.acknowledgment, file.full_file = acknowledgment, True
+        file.missing_count, file.members_total, file.members_processed = comparison.missing, 0, 0
+        file.applied_count = file.pending_count = file.rejected_count = 0
+        file.status, file.error = FileStatus.AWAITING_APPROVAL, comparison.held.message
+        file.lease_until = None
+
+
+def _reported(parsed: ParsedFile) -> list[FileProblem]:
+    """What the error report lists: why the file was refused, then each problem, then
+    what a full file's comparison found."""
+    head = [parsed.rejected] if parsed.rejected else []
+    return [*head, *parsed.problems, *parsed.differences]
+
+
+async def _replace_problems(
+    session: AsyncSession, file: EligibilityFile, problems: list[FileProblem]
+) -> None:
+    """An earlier, interrupted run's report is forgotten before this one's is written."""
+    await session.execute(
+        delete(EligibilityFileProblem).where(EligibilityFileProblem.file_id == file.id)
+    )
+    await _add_problems(session, file.id, problems)
+    file.problem_count = len(problems)
+
+
 def _parse(source: tuple[FileFormat, bytes], job: JobSettings) -> tuple[ParsedFile, str | None]:
     """The families of the file and, for an X12 file, its 999 acknowledgment."""
     file_format, content = source
@@ -185,21 +255,19 @@ async def _start_applying(
     parsed: ParsedFile,
     acknowledgment: str | None = None,
     lease: dt.timedelta = LEASE,
+    missing: int | None = None,
 ) -> None:
     """Forget what an earlier, interrupted run counted; record the file's own problems
-    (the rejection alone, when the file cannot be applied) and its 999."""
+    (the rejection alone, when the file cannot be applied), its 999 and, for a full file,
+    how many enrolled members it leaves out."""
     async with sessions.begin() as session:
         file = await session.get_one(EligibilityFile, file_id)
         file.acknowledgment = acknowledgment
-        await session.execute(
-            delete(EligibilityFileProblem).where(EligibilityFileProblem.file_id == file_id)
-        )
-        problems = [parsed.rejected, *parsed.problems] if parsed.rejected else parsed.problems
-        await _add_problems(session, file_id, problems)
+        await _replace_problems(session, file, _reported(parsed))
+        file.full_file, file.missing_count = missing is not None, missing
         file.members_total, file.members_processed = len(parsed.units), 0
         file.applied_count = file.pending_count = 0
         file.rejected_count = len(parsed.problems)  # a line that is no change is refused
-        file.problem_count = len(problems)
         file.error = parsed.rejected.message if parsed.rejected else None
         file.status = FileStatus.REJECTED if parsed.rejected else FileStatus.APPLYING
         file.lease_until = utc_now() + lease

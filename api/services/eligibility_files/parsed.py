@@ -4,6 +4,7 @@ way, each with where it is in the file and whom it is about."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 
 from api.services.eligibility import changes as c
@@ -31,13 +32,44 @@ class FamilyUnit:
     positions: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A member as a full file lists them: how to recognise them on the roster, and the
+    add that enrols them when the roster does not have them. ``family_ref`` is the REF*0F
+    their subscriber's loop shares; ``member_id`` the carrier ID (NM108 ZZ), if given."""
+
+    position: int
+    who: str
+    add: c.AddSubscriber | c.AddDependent
+    family_ref: str | None
+    member_id: str | None
+
+    @property
+    def is_subscriber(self) -> bool:
+        return isinstance(self.add, c.AddSubscriber)
+
+
+@dataclass(slots=True)
+class FullFile:
+    """A full-file 834's members, as of ``effective_date`` (the header's DTP*007, or the
+    1st of the month after the file's date): whoever is covered then and not listed is
+    missing from it."""
+
+    effective_date: dt.date
+    entries: list[RosterEntry] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class ParsedFile:
-    """``rejected``: why the whole file cannot be read (then ``units`` is empty)."""
+    """``rejected``: why the whole file cannot be read (then ``units`` is empty).
+    ``full``: a full file's roster, to compare with the group's before there are units;
+    ``differences``: what that comparison reports (not errors: nothing was refused)."""
 
     units: list[FamilyUnit] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
     rejected: FileProblem | None = None
+    full: FullFile | None = None
+    differences: list[FileProblem] = field(default_factory=list)
 
 
 def rejected_file(code: str, message: str) -> ParsedFile:
@@ -64,6 +96,10 @@ class FamilyGrouping:
         self.parsed.problems.append(problem)
         if was_subscriber:
             self.family, self.family_key, self.bad_subscriber_at = None, None, problem.position
+
+    def close(self) -> None:
+        """No open family: what follows is not a dependent of the last new subscriber."""
+        self.family, self.family_key, self.bad_subscriber_at = None, None, None
 
     def place(self, position: int, who: str, change: Change, family_key: str | None = None) -> None:
         if isinstance(change, c.AddDependent) and self._joins_family(change):

@@ -7,7 +7,8 @@ nothing; otherwise each member loop (2000) becomes one change, read loop-aware:
 - INS01 Y/N subscriber or dependent; INS02 relationship: 18 self, 01 spouse, 53 domestic
   partner, 19 child and the other child codes (05, 09, 10, 15, 17, 23, 24, 38);
 - INS03 maintenance type: 021 add, 024 termination, 001 change (a new plan in HD04),
-  025 reinstatement; 030 (audit) and full files (BGN08 RX or 4) are refused for now;
+  025 reinstatement; a full file (BGN08 RX or 4, or every loop 030 audit) lists the whole
+  roster instead, and ``full_file`` compares it with the group's;
 - INS04 maintenance reason, mapped to the portal's reasons (28 initial enrolment is a new
   hire, 32 marriage, 02 birth, 05 adoption, 01 divorce, 03 death, 08 end of employment);
 - NM1*IL: names; NM108 34 with the SSN for a new member, ZZ with the carrier member ID
@@ -40,7 +41,9 @@ from api.services.eligibility_files.csv_roster import RowError
 from api.services.eligibility_files.parsed import (
     FamilyGrouping,
     FileProblem,
+    FullFile,
     ParsedFile,
+    RosterEntry,
     rejected_file,
 )
 from db.models import Relationship, Sex
@@ -226,24 +229,73 @@ def _rejection_message(problems: list[FileProblem]) -> str:
 
 def _read(text: str, problems: list[FileProblem], ssn_key: str) -> ParsedFile:
     parsed = ParsedFile(problems=list(problems))
-    header = _header(text)
-    if header in ("RX", "4"):
-        return _full_file_refused()
-    return _families(text, parsed, ssn_key)
+    if not _is_full_file(text):
+        return _families(text, parsed, ssn_key)
+    effective = _effective_date(text)
+    if effective is None:
+        return rejected_file(
+            "EFFECTIVE_DATE_MISSING",
+            "A full file needs its date (BGN03) or effective date (DTP*007) as CCYYMMDD.",
+        )
+    parsed.full = FullFile(effective)
+    return _roster(text, parsed, ssn_key)
 
 
-def _header(text: str) -> str | None:
+FULL_FILE_CODES = ("RX", "4")
+"""BGN08: RX replace, 4 verify. Both list the whole roster; 2 (change) lists changes."""
+
+
+def _is_full_file(text: str) -> bool:
+    """BGN08 says so, or every member loop is an audit (030) of its member."""
+    if _bgn(text, 8) in FULL_FILE_CODES:
+        return True
+    maintenance = re.findall(r"~\s*INS\*[YN]\*\w*\*(\w*)", text)
+    return bool(maintenance) and set(maintenance) == {"030"}
+
+
+def _bgn(text: str, element: int) -> str | None:
     found = re.search(r"BGN\*[^~]*", text)
     fields = found.group(0).split("*") if found else []
-    return fields[8] if len(fields) > 8 else None
+    return fields[element] if len(fields) > element else None
 
 
-def _full_file_refused() -> ParsedFile:
-    return rejected_file(
-        "FULL_FILE_NOT_SUPPORTED",
-        "This is a full-file 834 (BGN08 RX or 4): comparing a whole roster is not "
-        "supported yet. Send the changes only (BGN08 2).",
-    )
+def _effective_date(text: str) -> dt.date | None:
+    """The header's DTP*007; else the 1st of the month after BGN03 (the file's date): a
+    member the file leaves out is covered to the end of the month it was sent."""
+    header = text.split("INS*", 1)[0]
+    found = re.search(r"DTP\*007\*D8\*(\d{8})", header)
+    try:
+        if found:
+            return _d8(found.group(1), "DTP*007")
+        sent = _d8(_bgn(text, 3), "BGN03")
+    except RowError:
+        return None
+    return (sent.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _roster(text: str, parsed: ParsedFile, ssn_key: str) -> ParsedFile:
+    """A full file's members, each with the add that would enrol it; a loop that cannot
+    be read is a problem (and makes the file unfit to terminate anyone: see full_file)."""
+    assert parsed.full is not None
+    for node in _member_loops(text):
+        position = int(node.seg_count or 0)
+        who = _who(node) or f"segment {position}"
+        try:
+            parsed.full.entries.append(_roster_entry(node, position, who, ssn_key))
+        except RowError as error:
+            parsed.problems.append(FileProblem(position, who, error.code, str(error)))
+    return parsed
+
+
+def _roster_entry(node: Any, position: int, who: str, ssn_key: str) -> RosterEntry:
+    relationship = _relationship(node.get_value("INS02"))
+    _check_coverage_level(node.get_value("2300/HD05"))
+    ref = _ref(node, "0F")
+    reason = REASONS.get(node.get_value("INS04") or "", c.ChangeReason.OTHER)
+    add = _add(node, relationship, reason, ref, ssn_key)
+    assert isinstance(add, (c.AddSubscriber, c.AddDependent))
+    zz = node.get_value("2100A/NM108") == "ZZ"
+    return RosterEntry(position, who, add, ref, node.get_value("2100A/NM109") if zz else None)
 
 
 def _member_loops(text: str) -> Iterator[Any]:
@@ -316,8 +368,9 @@ def _maintain(node: Any, maintenance: str | None, reason: c.ChangeReason) -> c.C
         return c.Reinstate(_date(node, ("2300/DTP", "348"), ("DTP", "356")), reason, member_id)
     raise RowError(
         "MAINTENANCE_TYPE_NOT_SUPPORTED",
-        f"INS03 {maintenance!r} is not processed: send 021 (add), 024 (terminate), 001 "
-        "(change of plan) or 025 (reinstate).",
+        f"INS03 {maintenance!r} is not processed in a change file: send 021 (add), 024 "
+        "(terminate), 001 (change of plan) or 025 (reinstate); 030 (audit) belongs in a "
+        "full file (BGN08 RX or 4).",
     )
 
 
