@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from api.cli_billing import add_billing_commands
 from api.cli_files import add_file_commands
 from api.cli_identity import add_identity_commands
 from api.settings import get_settings
@@ -247,6 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     age_out.set_defaults(handler=_age_out)
     add_identity_commands(commands)
     add_file_commands(commands)
+    add_billing_commands(commands)
     return parser
 
 

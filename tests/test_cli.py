@@ -27,6 +27,7 @@ def test_every_command_has_help() -> None:
         "create-client",
         "token",
         "outbox",
+        "bill",
     )
     for command in commands:
         result = run_portal([command, "--help"], dict(os.environ))
@@ -138,3 +139,17 @@ def test_served_api_answers_a_roster_query_over_http(server: str, env: dict[str,
     members = response.json()["data"]["group"]["members"]
     assert members["totalCount"] > 0
     assert members["edges"][0]["node"]["coverages"]
+
+
+def test_bill_builds_a_month_once_and_refuses_a_month_too_early(env: dict[str, str]) -> None:
+    assert run_portal(["migrate"], env).returncode == 0
+    assert run_portal(["seed", "--groups", "3", "--members", "60"], env).returncode == 0
+    first = run_portal(["bill", "--month", "2026-12"], env)
+    assert first.returncode == 0, first.stderr
+    assert "billing run 2026-12: 2 created" in first.stdout  # group 3 self-bills
+    again = run_portal(["bill", "--month", "2026-12", "--group", "g100001"], env)
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 0 rebuilt, 1 unchanged" in again.stdout
+    early = run_portal(["bill", "--month", "2099-01"], env)
+    assert early.returncode == 1
+    assert "is generated from 2098-12-15" in early.stderr

@@ -28,3 +28,9 @@ def decimal_to_cents(amount: Decimal | str) -> int:
     if not value.is_finite():
         raise ValueError(f"{amount!r} is not an amount of money")
     return int(value.quantize(_CENT, rounding=ROUND_HALF_UP) * 100)
+
+
+def format_usd(cents: int) -> str:
+    """``-123456`` -> ``'-$1,234.56'``: amounts in plain-English explanations."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${cents_to_decimal(abs(cents)):,}"

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from db.models.audit import AuditEvent
+from db.models.billing import Invoice, InvoiceLine, LedgerEntry, Payment, PaymentAllocation
 from db.models.contacts import GroupContact
 from db.models.eligibility import (
     ChangeBatch,
@@ -28,9 +29,15 @@ from db.models.enums import (
     GroupStatus,
     IdCardReason,
     IdCardStatus,
+    InvoiceLineKind,
+    InvoiceStatus,
+    LedgerEntryKind,
+    LedgerReason,
     LoginFailureReason,
     LoginOutcome,
     MemberStatus,
+    PaymentMethod,
+    PaymentStatus,
     PlanType,
     Relationship,
     Role,
@@ -80,6 +87,13 @@ __all__ = [
     "IdCardRequest",
     "IdCardStatus",
     "Invitation",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceLineKind",
+    "InvoiceStatus",
+    "LedgerEntry",
+    "LedgerEntryKind",
+    "LedgerReason",
     "LoginAttempt",
     "LoginFailureReason",
     "LoginOutcome",
@@ -88,6 +102,10 @@ __all__ = [
     "OAuthClient",
     "OtherCoverage",
     "OutboundEmail",
+    "Payment",
+    "PaymentAllocation",
+    "PaymentMethod",
+    "PaymentStatus",
     "Plan",
     "PlanType",
     "RateSchedule",

@@ -169,3 +169,59 @@ class FileStatus(enum.StrEnum):
     COMPLETED = "COMPLETED"
     COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
     REJECTED = "REJECTED"
+
+
+class InvoiceStatus(enum.StrEnum):
+    """SPEC §2 Billing: DRAFT → ISSUED → PARTIALLY_PAID → PAID, or VOID (a rep, with a
+    reason). Past DRAFT the status follows the invoice's allocations (api.services.ledger)."""
+
+    DRAFT = "DRAFT"
+    ISSUED = "ISSUED"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    VOID = "VOID"
+
+
+class InvoiceLineKind(enum.StrEnum):
+    """PREMIUM: the month billed; RETRO: what an earlier month should have cost under today's
+    eligibility minus what was billed for it."""
+
+    PREMIUM = "PREMIUM"
+    RETRO = "RETRO"
+
+
+class PaymentMethod(enum.StrEnum):
+    ACH = "ACH"
+    CHECK = "CHECK"
+    WIRE = "WIRE"
+    CARD = "CARD"
+
+
+class PaymentStatus(enum.StrEnum):
+    """RETURNED: reversed (e.g. NSF); what it paid is open again."""
+
+    APPLIED = "APPLIED"
+    RETURNED = "RETURNED"
+
+
+class LedgerEntryKind(enum.StrEnum):
+    """The kinds of receivables-ledger entries (SPEC §2 Billing: account ledger)."""
+
+    INVOICE = "INVOICE"
+    PAYMENT = "PAYMENT"
+    PAYMENT_REVERSAL = "PAYMENT_REVERSAL"
+    ADJUSTMENT = "ADJUSTMENT"
+    REFUND = "REFUND"
+    WRITE_OFF = "WRITE_OFF"
+
+
+class LedgerReason(enum.StrEnum):
+    """Why a rep posted an adjustment or a write-off (shown on the ledger and audited)."""
+
+    BILLING_ERROR = "BILLING_ERROR"
+    GOODWILL = "GOODWILL"
+    LATE_FEE = "LATE_FEE"
+    SELF_BILL_TRUE_UP = "SELF_BILL_TRUE_UP"
+    SMALL_BALANCE = "SMALL_BALANCE"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
+    OTHER = "OTHER"
