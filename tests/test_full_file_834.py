@@ -224,6 +224,25 @@ async def test_an_unreadable_member_loop_keeps_everyone_left_out_covered(
     assert all("could not be read" in message for message in missing)
 
 
+async def test_a_member_id_not_on_the_roster_is_refused_not_added_again(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    # given a family enrolled, and a full file naming a member ID nobody is covered under
+    families = await enrolled(sessions, settings, 1, await plan(sessions))
+    ghost = family(230, plan=await plan(sessions), start=START, spouse=False, children=0)
+    ghost.subscriber = dataclasses.replace(ghost.subscriber, member_id="99999999900")
+    # when it runs
+    file_id, _ = await run_file(
+        sessions, settings, await full_file(sessions, [*families, ghost], 2)
+    )
+    # then that loop is refused with what to do, and no member is created for it
+    file, problems = await report(sessions, file_id)
+    assert (file.status, file.applied_count) == (FileStatus.COMPLETED_WITH_ERRORS, 0)
+    assert codes(problems) == ["MEMBER_NOT_ON_ROSTER"]
+    assert "025 reinstatement" in problems[0][1]
+    assert await members_named(sessions, "Xfam230") == 0
+
+
 async def test_a_different_plan_is_reported_not_changed(
     sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:

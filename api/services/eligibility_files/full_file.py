@@ -160,12 +160,24 @@ def _place_entries(full: FullFile, roster: Roster, grouping: FamilyGrouping) -> 
                 enrolled_subscriber[entry.family_ref] = found.member_id
                 grouping.close()
             continue
+        if entry.member_id:  # a carrier ID names an enrolled member: never add them again
+            grouping.refuse(_not_on_roster(entry, full), was_subscriber=entry.is_subscriber)
+            continue
         add = entry.add
         if isinstance(add, c.AddDependent) and entry.family_ref in enrolled_subscriber:
             named = enrolled_subscriber[entry.family_ref]
             add = dataclasses.replace(add, subscriber_member_id=named)
         grouping.place(entry.position, entry.who, add, entry.family_ref)
     return listed
+
+
+def _not_on_roster(entry: RosterEntry, full: FullFile) -> FileProblem:
+    message = (
+        f"The file lists member ID {entry.member_id}, which is not covered on "
+        f"{full.effective_date.isoformat()}: send a 025 reinstatement for them, or list "
+        "them without the member ID (NM108 34 with the SSN) if they are new."
+    )
+    return FileProblem(entry.position, entry.who, "MEMBER_NOT_ON_ROSTER", message)
 
 
 def _plan_differences(full: FullFile, roster: Roster) -> list[FileProblem]:
