@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,32 @@ async def test_premiums_are_never_negative(connection: AsyncConnection) -> None:
 def test_engine_factory_knows_both_databases() -> None:
     assert create_engine("sqlite+aiosqlite:///x.db").dialect.name == "sqlite"
     assert create_engine("postgresql+asyncpg://u@h/db").dialect.name == "postgresql"
+
+
+def test_upgrading_a_database_with_data_keeps_every_row(tmp_path: Path) -> None:
+    """SQLite alters a table by copying it: the copy must not cascade to, or be refused
+    by, the rows that reference it (0008 alters groups and eligibility_files)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data.db'}"
+    upgrade(url, "0007")
+    with contextlib.closing(sqlite3.connect(tmp_path / "data.db")) as db:
+        db.execute(
+            "INSERT INTO groups (id, group_number, name, address_line1, city, state, "
+            "postal_code, status, billing_mode, effective_date) VALUES (1, 'G1', 'Acme', "
+            "'1 Main', 'Dayton', 'OH', '45402', 'ACTIVE', 'LIST_BILL', '2026-01-01')"
+        )
+        db.execute(
+            "INSERT INTO eligibility_files (id, group_id, format, source, file_name, "
+            "content_hash, size_bytes, status, members_processed, applied_count, "
+            "pending_count, rejected_count, problem_count, attempts) VALUES (1, 1, 'CSV', "
+            "'PORTAL', 'a.csv', 'h', 3, 'COMPLETED', 0, 0, 0, 0, 0, 1)"
+        )
+        db.execute("INSERT INTO eligibility_file_contents (file_id, content) VALUES (1, x'616263')")
+        db.commit()
+    upgrade(url)
+    with contextlib.closing(sqlite3.connect(tmp_path / "data.db")) as db:
+        assert db.execute("SELECT content FROM eligibility_file_contents").fetchall() == [(b"abc",)]
+        assert db.execute("SELECT status, full_file FROM eligibility_files").fetchall() == [
+            ("COMPLETED", 0)
+        ]
+        assert db.execute("SELECT full_file_terminates_missing FROM groups").fetchall() == [(0,)]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -31,15 +31,39 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _suspend_foreign_keys(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
         render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            _check_foreign_keys(connection)
+
+
+def _suspend_foreign_keys(connection: Connection) -> None:
+    """SQLite alters a table by copying it into a new one and dropping the old. With
+    foreign keys enforced, that drop would cascade to the rows that reference the table
+    (or be refused), so they are off while migrating, and checked before commit. The
+    pragma is ignored inside a transaction, so it goes to the driver before the first
+    BEGIN (this connection is used for the migrations only, then discarded)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=OFF")
+    finally:
+        cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration leaves rows whose foreign keys are broken: {broken}")
 
 
 async def _run_online() -> None:
