@@ -15,7 +15,7 @@ USER portal
 WORKDIR /home/portal
 EXPOSE 8000
 # PORTAL_DATABASE_URL (PostgreSQL), PORTAL_ENV=production, PORTAL_ISSUER, PORTAL_SECRET_KEY,
-# PORTAL_SSN_HASH_KEY, PORTAL_JWT_PRIVATE_KEY and the SMTP relay (PORTAL_SMTP_*) come from
+# PORTAL_SSN_HASH_KEY, PORTAL_BANK_DATA_KEY, PORTAL_JWT_PRIVATE_KEY and the SMTP relay (PORTAL_SMTP_*) come from
 # the platform; production sends mail over SMTP (the outbox is development's). TLS ends at the
 # load balancer, whose X-Forwarded-Proto is trusted: the container must be reachable only
 # through it, or set FORWARDED_ALLOW_IPS to its address.

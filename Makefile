@@ -44,6 +44,8 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.file_import
+	$(BIN)/python -m bench.billing_run
+	bash bench/billing_postgres.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

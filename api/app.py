@@ -21,6 +21,8 @@ from api.auth.oauth_routes import OAuthEndpoints
 from api.auth.oauth_server import PortalAuthorizationServer
 from api.auth.pages import signin_routes
 from api.auth.web import AuthWeb
+from api.billing_documents_routes import billing_document_routes
+from api.billing_worker import BillingWorker
 from api.documents_routes import document_routes
 from api.file_routes import file_routes
 from api.file_worker import FileWorker
@@ -82,6 +84,7 @@ def create_app(
             *signin_routes(web),
             *invitation_routes(web),
             *document_routes(sessions, settings, issuer),
+            *billing_document_routes(sessions, settings, issuer),
             *file_routes(sessions, issuer),
         ],
         middleware=[
@@ -135,7 +138,10 @@ def _workers(
     settings: Settings,
 ) -> list[PeriodicWorker]:
     run = engine is not None if wanted is None else wanted
-    return [MailWorker(sessions, settings), FileWorker(sessions, settings)] if run else []
+    if not run:
+        return []
+    return [MailWorker(sessions, settings), FileWorker(sessions, settings),
+            BillingWorker(sessions, settings)]  # fmt: skip
 
 
 def _lifespan(  # type: ignore[no-untyped-def]

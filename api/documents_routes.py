@@ -24,13 +24,13 @@ from db.models import AuditOutcome
 from db.queries.id_cards import CardDetails, card_details
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def error_response(status: int, code: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else None
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _trail(request: Request, principal: Principal) -> AuditTrail:
+def audit_trail(request: Request, principal: Principal) -> AuditTrail:
     client = request.client
     return AuditTrail(
         actor=Actor(user_id=principal.user_id, client_id=principal.client_id),
@@ -65,8 +65,9 @@ def _pdf(body: bytes, member_id: str) -> Response:
     return Response(body, media_type="application/pdf", headers=headers)
 
 
-class IdCardDownload:
-    """The handler; holds the app's sessions, settings and token issuer."""
+class AuthenticatedDownload:
+    """A document download: the bearer token is checked, the subclass's ``_respond``
+    answers, and the audit events it records commit with the request."""
 
     def __init__(
         self,
@@ -83,8 +84,8 @@ class IdCardDownload:
                     session, self.issuer, request.headers.get("authorization")
                 )
             except NotAuthenticatedError as exc:
-                return _error(401, "UNAUTHENTICATED", str(exc))
-            trail = _trail(request, principal)
+                return error_response(401, "UNAUTHENTICATED", str(exc))
+            trail = audit_trail(request, principal)
             response = await self._respond(session, principal, trail, request)
             await trail.flush(session)
             await session.commit()
@@ -93,15 +94,26 @@ class IdCardDownload:
     async def _respond(
         self, session: AsyncSession, principal: Principal, trail: AuditTrail, request: Request
     ) -> Response:
+        raise NotImplementedError
+
+
+class IdCardDownload(AuthenticatedDownload):
+    """``GET /documents/id-card/{memberId}.pdf``."""
+
+    async def _respond(
+        self, session: AsyncSession, principal: Principal, trail: AuditTrail, request: Request
+    ) -> Response:
         member_id = str(request.path_params["member_id"])
         if not principal.has_scope(ELIGIBILITY_READ):
             trail.record("denied:idcard.download", outcome=AuditOutcome.DENIED)
-            return _error(
+            return error_response(
                 403, "FORBIDDEN", f"You do not have permission for this ({ELIGIBILITY_READ})."
             )
         card = await card_details(session, principal, member_id, today())
         if card is None:
-            return _error(404, "NOT_FOUND", "No member with this member ID is visible to you.")
+            return error_response(
+                404, "NOT_FOUND", "No member with this member ID is visible to you."
+            )
         for action in ("member.read", "idcard.download"):
             trail.record(action, target_type="Member", target_id=member_id)
         return _pdf(render_id_card(_content(card, self.settings)), member_id)

@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from api.auth.principal import Principal
+from api.services.balances import Balance
+from api.services.dates import today
 from db.models import (
+    BankAccount,
     ChangeItem,
     ChangeStatus,
     EligibilityFile,
@@ -24,11 +27,19 @@ from db.models import (
     Group,
     GroupContact,
     IdCardRequest,
+    Invoice,
+    InvoiceStatus,
     Member,
     OtherCoverage,
+    Payment,
     Plan,
+    Remittance,
+    RemittanceDifference,
+    RemittanceLine,
     TierRate,
 )
+from db.queries import bank_accounts as bank_account_queries
+from db.queries import billing as billing_queries
 from db.queries import changes as change_queries
 from db.queries import cob as cob_queries
 from db.queries import contacts as contact_queries
@@ -39,6 +50,7 @@ from db.queries import member_records as record_queries
 from db.queries import members as member_queries
 from db.queries import portal_users as portal_user_queries
 from db.queries import rates as rate_queries
+from db.queries import remittances as remittance_queries
 from db.queries.member_records import DualLinkRow, MemberRecord
 from db.queries.members import CoverageRow, MemberFilter, MemberOrder
 from db.queries.paging import Page, PageRequest
@@ -82,6 +94,20 @@ class Loaders:
     dual_links: DataLoader[int, list[DualLinkRow]] = field(init=False)
     eligibility_file: DataLoader[int, EligibilityFile | None] = field(init=False)
     file_problem: DataLoader[int, EligibilityFileProblem | None] = field(init=False)
+    invoice: DataLoader[int, Invoice | None] = field(init=False)
+    invoice_lines: DataLoader[int, list[billing_queries.LineRow]] = field(init=False)
+    invoice_money: DataLoader[int, billing_queries.InvoiceMoney | None] = field(init=False)
+    payment: DataLoader[int, Payment | None] = field(init=False)
+    balance: DataLoader[int, Balance | None] = field(init=False)
+    billed_member: DataLoader[int, billing_queries.BilledMember | None] = field(init=False)
+    plan_label: DataLoader[int, billing_queries.PlanLabel | None] = field(init=False)
+    bank_account: DataLoader[int, BankAccount | None] = field(init=False)
+    remittance: DataLoader[int, Remittance | None] = field(init=False)
+    remittance_superseding: DataLoader[int, Remittance | None] = field(init=False)
+    remittance_lines: DataLoader[int, list[RemittanceLine]] = field(init=False)
+    remittance_differences: DataLoader[int, list[RemittanceDifference]] = field(init=False)
+    remittance_counts: DataLoader[int, int] = field(init=False)
+    group_bank_accounts: DataLoader[int, list[BankAccount]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -98,7 +124,45 @@ class Loaders:
         loaders.contact = loaders._one(contact_queries.contacts_by_ids)
         loaders.contacts = loaders._many(contact_queries.contacts_by_group)
         loaders._add_eligibility_extras()
+        loaders._add_billing()
         return loaders
+
+    def _add_billing(self) -> None:
+        """Invoices, their lines and money, payments, balances (as of today) and the names
+        on upcoming invoice lines, all scoped to the billing area."""
+        self.invoice = self._one(billing_queries.invoices_by_ids)
+        self.invoice_lines = self._many(billing_queries.lines_by_invoice)
+        self.invoice_money = self._one(billing_queries.invoice_money)
+        self.payment = self._one(billing_queries.payments_by_ids)
+        self.balance = self._one(
+            lambda session, principal, keys: billing_queries.group_balances(
+                session, principal, keys, as_of=today()
+            )
+        )
+        self.billed_member = self._one(billing_queries.billed_members)
+        self.plan_label = self._one(billing_queries.plan_labels)
+        self.bank_account = self._one(bank_account_queries.bank_accounts_by_ids)
+        self.group_bank_accounts = self._many(bank_account_queries.bank_accounts_by_group)
+        self._add_remittances()
+
+    def _add_remittances(self) -> None:
+        """Self-billed remittances, their lines and differences, scoped to billing."""
+        self.remittance = self._one(remittance_queries.remittances_by_ids)
+        self.remittance_superseding = self._one(remittance_queries.superseding)
+        self.remittance_lines = self._many(remittance_queries.lines_by_remittance)
+        self.remittance_differences = self._many(remittance_queries.differences_by_remittance)
+        self.remittance_counts = _loader(
+            lambda keys: remittance_queries.count_remittances(self.session, self.principal, keys),
+            lambda: 0,
+        )
+
+    def remittance_pages(self, page: PageRequest) -> DataLoader[int, Page[Remittance]]:
+        """Group id -> that group's page of remittances, newest month first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[Remittance]]]:
+            return remittance_queries.remittance_pages(self.session, self.principal, keys, page)
+
+        return self._keyed(("remittance_pages", page), fetch, lambda: Page.empty(page))
 
     def _add_eligibility_extras(self) -> None:
         """ID-card requests, other coverage, COB facts and dual-coverage links of members."""
@@ -208,6 +272,46 @@ class Loaders:
             return file_queries.count_files(self.session, self.principal, group_ids=keys)
 
         return self._keyed(("file_counts",), fetch, lambda: 0)
+
+    def invoice_pages(
+        self, statuses: tuple[InvoiceStatus, ...], page: PageRequest
+    ) -> DataLoader[int, Page[Invoice]]:
+        """Group id -> that group's page of invoices, newest month first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[Invoice]]]:
+            return billing_queries.invoices_pages(
+                self.session, self.principal, group_ids=keys, statuses=statuses, page=page
+            )
+
+        return self._keyed(("invoice_pages", statuses, page), fetch, lambda: Page.empty(page))
+
+    def invoice_counts(self, statuses: tuple[InvoiceStatus, ...]) -> DataLoader[int, int]:
+        """Group id -> how many invoices it has (in ``statuses``, when given)."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return billing_queries.count_invoices(
+                self.session, self.principal, group_ids=keys, statuses=statuses
+            )
+
+        return self._keyed(("invoice_counts", statuses), fetch, lambda: 0)
+
+    def payment_pages(self, page: PageRequest) -> DataLoader[int, Page[Payment]]:
+        """Group id -> that group's page of payments, newest received first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[Payment]]]:
+            return billing_queries.payments_pages(
+                self.session, self.principal, group_ids=keys, page=page
+            )
+
+        return self._keyed(("payment_pages", page), fetch, lambda: Page.empty(page))
+
+    def payment_counts(self) -> DataLoader[int, int]:
+        """Group id -> how many payments it has made."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return billing_queries.count_payments(self.session, self.principal, group_ids=keys)
+
+        return self._keyed(("payment_counts",), fetch, lambda: 0)
 
     def portal_user(self) -> DataLoader[int, PortalUserRow | None]:
         """User id -> that portal user, when the caller manages one of their groups."""

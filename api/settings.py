@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Secrets that make development work out of the box. Production refuses them.
 DEV_SSN_HASH_KEY = "development-only-ssn-hash-key-change-me"
 DEV_SECRET_KEY = "development-only-secret-key-change-me-0123456789"
+DEV_BANK_DATA_KEY = "development-only-bank-data-key-change-me-0123456789"
 
 
 class Settings(BaseSettings):
@@ -27,12 +28,15 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=50_000_000, ge=1024)
     file_job_lease_seconds: int = Field(default=300, ge=1)
     full_file_safety_percent: int = Field(default=10, ge=1, le=100)
+    billing_job_lease_seconds: int = Field(default=300, ge=1)
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
     max_tokens: int = Field(default=2_000, ge=100)
     max_directives: int = Field(default=20, ge=1)
     mask_errors: bool | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Encrypts bank routing and account numbers at rest (api.services.bank_accounts).
+    bank_data_key: SecretStr = SecretStr(DEV_BANK_DATA_KEY)
     issuer: str = "http://127.0.0.1:8000"
     audience: str = "group-portal-api"
     jwt_private_key: SecretStr | None = None
@@ -64,7 +68,13 @@ class Settings(BaseSettings):
     qle_window_days: int = Field(default=30, ge=0)
     dependent_age_limit: int = Field(default=26, ge=1)
     id_card_business_days: int = Field(default=10, ge=1, le=60)
+    # SPEC §2 Billing: a self-billed remittance is an exception for a rep when its variance
+    # exceeds the larger of this floor (cents) and this share of the expected premium.
+    remittance_threshold_cents: int = Field(default=2500, ge=0)
+    remittance_threshold_percent: int = Field(default=2, ge=0, le=100)
     carrier_name: str = "Carrier Health Plan"
+    remittance_address: str = "Premium Processing|PO Box 100200|Columbus, OH 43218-0200"
+    """Where groups send checks, as printed on the invoice's stub (lines split by ``|``)."""
     carrier_contact_line: str = "Member Services: 1-800-555-0100 (TTY 711), Mon-Fri 8am-8pm"
 
     @property
@@ -96,7 +106,19 @@ class Settings(BaseSettings):
         if self.mail_mode != "smtp":
             # The outbox only records mail: invitations and notices would never arrive.
             raise ValueError("PORTAL_MAIL_MODE must be smtp in production (outbox sends nothing)")
+        _refuse_weak_secret("PORTAL_BANK_DATA_KEY", self.bank_data_key, DEV_BANK_DATA_KEY)
         return self
+
+
+def _refuse_weak_secret(name: str, value: SecretStr, development_default: str) -> None:
+    """A production secret is not its development default and has 32 characters or more."""
+    if value.get_secret_value() == development_default:
+        raise ValueError(
+            f"{name} still has its development default; "
+            "set a random secret of at least 32 characters in production"
+        )
+    if len(value.get_secret_value()) < 32:
+        raise ValueError(f"{name} must be at least 32 characters in production")
 
 
 @lru_cache

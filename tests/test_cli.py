@@ -96,6 +96,7 @@ def _production(env: dict[str, str]) -> dict[str, str]:
         "PORTAL_ENV": "production",
         "PORTAL_SSN_HASH_KEY": "k" * 40,
         "PORTAL_SECRET_KEY": "s" * 40,
+        "PORTAL_BANK_DATA_KEY": "b" * 40,
         "PORTAL_JWT_PRIVATE_KEY": "unused",
         "PORTAL_MAIL_MODE": "smtp",
     }
@@ -146,7 +147,7 @@ def test_bill_builds_a_month_once_and_refuses_a_month_too_early(env: dict[str, s
     assert run_portal(["seed", "--groups", "3", "--members", "60"], env).returncode == 0
     first = run_portal(["bill", "--month", "2026-12"], env)
     assert first.returncode == 0, first.stderr
-    assert "billing run 2026-12: 2 created" in first.stdout  # group 3 self-bills
+    assert "of 2026-12 completed: 2 created" in first.stdout  # group 3 self-bills
     again = run_portal(["bill", "--month", "2026-12", "--group", "g100001"], env)
     assert again.returncode == 0, again.stderr
     assert "0 created, 0 rebuilt, 1 unchanged" in again.stdout

@@ -31,6 +31,7 @@ def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("PORTAL_SSN_HASH_KEY", "k" * 40)
     monkeypatch.setenv("PORTAL_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PORTAL_BANK_DATA_KEY", "b" * 40)
     monkeypatch.setenv("PORTAL_JWT_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----...")
     monkeypatch.setenv("PORTAL_MAIL_MODE", "smtp")
     settings = Settings()

@@ -19,6 +19,9 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.schema.adjustment_mutations import AdjustmentMutations
+from api.schema.bank_account_mutations import BankAccountMutations
+from api.schema.billing_runs import BillingRunMutations
 from api.schema.cob_mutations import CobMutations
 from api.schema.contacts import ContactMutations
 from api.schema.dual_coverage import DualCoverageMutations
@@ -31,10 +34,14 @@ from api.schema.errors import ErrorPolicy
 from api.schema.group_activate import GroupActivateMutations
 from api.schema.group_mutations import GroupMutations
 from api.schema.id_card_mutations import IdCardMutations
+from api.schema.invoice_mutations import InvoiceMutations
 from api.schema.limits import max_directives_rule
 from api.schema.member_merge import MemberMergeMutations
+from api.schema.payment_mutations import PaymentMutations
+from api.schema.payment_reverse import PaymentReverseMutations
 from api.schema.query import Query
 from api.schema.rates import RateMutations
+from api.schema.remittance_mutations import RemittanceMutations
 from api.schema.web_access import WebAccessMutations
 from api.settings import Settings
 
@@ -68,10 +75,17 @@ Mutation = merge_types(
         EligibilityChangeMutations,
         EligibilityFileMutations,
         EligibilityFileReviewMutations,
+        BillingRunMutations,
+        InvoiceMutations,
         EligibilityPreviewMutations,
         EligibilityReviewMutations,
         MemberMergeMutations,
         DualCoverageMutations,
+        BankAccountMutations,
+        PaymentMutations,
+        PaymentReverseMutations,
+        AdjustmentMutations,
+        RemittanceMutations,
     ),
 )
 

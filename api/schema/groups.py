@@ -10,8 +10,11 @@ import strawberry
 from strawberry import relay
 
 from api.auth.permissions import manages_portal_users, requires
-from api.auth.policy import ELIGIBILITY_READ, GROUP_READ
+from api.auth.policy import BILLING_READ, ELIGIBILITY_READ, GROUP_READ
 from api.resolvers.members import roster
+from api.schema.balances import GroupBalance, group_balance
+from api.schema.bank_accounts import BankAccount, group_bank_accounts
+from api.schema.billing import PaymentConnection, group_payments
 from api.schema.common import Address
 from api.schema.connections import AfterCursor, CountedConnection, PageSize, build_connection
 from api.schema.contacts import GroupContact
@@ -20,10 +23,12 @@ from api.schema.eligibility_files import EligibilityFileConnection, group_files
 from api.schema.eligibility_inputs import ChangeStatus
 from api.schema.eligibility_review import EligibilityChangeConnection
 from api.schema.enums import BillingMode, GroupStatus
+from api.schema.invoices import InvoiceConnection, UpcomingInvoice, group_invoices, upcoming_invoice
 from api.schema.members import MemberConnection, MemberFilter, MemberOrder
 from api.schema.nodes import load_nodes
 from api.schema.plans import Plan
 from api.schema.rates import RateScheduleConnection, group_schedules
+from api.schema.remittances import RemittanceConnection, group_remittances
 from api.schema.web_access_types import PortalUserConnection, group_portal_users
 from db import models
 from db.queries.paging import PageRequest
@@ -192,6 +197,76 @@ class Group(relay.Node):
         after: AfterCursor = None,
     ) -> EligibilityFileConnection:
         return await group_files(info, group_pk=self.pk, first=first, after=after)
+
+    @strawberry.field(
+        description="The group's invoices, newest month first, optionally of some statuses. "
+        "At most 100 per page. Needs `billing:read` and, for a benefit leader, billing "
+        "access to the group (leaders see issued invoices, not drafts).",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def invoices(
+        self,
+        info: strawberry.Info,
+        first: PageSize = 20,
+        after: AfterCursor = None,
+        status: Annotated[
+            list[models.InvoiceStatus] | None,
+            strawberry.argument(description="Only invoices in one of these statuses."),
+        ] = None,
+    ) -> InvoiceConnection:
+        return await group_invoices(
+            info, group_pk=self.pk, first=first, after=after, statuses=status
+        )
+
+    @strawberry.field(
+        description="Payments received from the group, newest first. At most 100 per page. "
+        "Needs `billing:read` and, for a benefit leader, billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def payments(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> PaymentConnection:
+        return await group_payments(info, group_pk=self.pk, first=first, after=after)
+
+    @strawberry.field(
+        description="The group's account balance and aging as of today, from its ledger "
+        "(cheap for a page of groups). Needs `billing:read` and, for a benefit leader, "
+        "billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def balance(self, info: strawberry.Info) -> GroupBalance | None:
+        return await group_balance(info, self.pk)
+
+    @strawberry.field(
+        description="Next month's invoice as today's eligibility makes it, with the retro "
+        "adjustments it would carry (computed live, a few statements per group: ask for one "
+        "group at a time). Null for a self-billed group, a group not billed (pending setup, "
+        "terminated) or when nothing would be billed. Needs `billing:read` and, for a "
+        "benefit leader, billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def upcoming_invoice(self, info: strawberry.Info) -> UpcomingInvoice | None:
+        return await upcoming_invoice(info, self)
+
+    @strawberry.field(
+        description="The bank accounts the group pays from by ACH, oldest first (at most "
+        "10; last four digits only). Needs `billing:read` and, for a benefit leader, "
+        "billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def bank_accounts(self, info: strawberry.Info) -> list[BankAccount]:
+        return await group_bank_accounts(info, self.pk)
+
+    @strawberry.field(
+        description="A self-billed group's remittances, newest month first (rejected and "
+        "superseded ones too). At most 100 per page. Needs `billing:read` and, for a benefit "
+        "leader, billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def remittances(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> RemittanceConnection:
+        return await group_remittances(info, group_pk=self.pk, first=first, after=after)
 
 
 @strawberry.input(description="Narrow the groups list; all conditions must hold.")

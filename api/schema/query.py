@@ -10,12 +10,19 @@ import strawberry
 from strawberry import relay
 
 from api.auth.permissions import requires, signed_in
-from api.auth.policy import AUDIT_READ, ELIGIBILITY_READ, GROUP_READ, REP_ELIGIBILITY
+from api.auth.policy import (
+    AUDIT_READ,
+    ELIGIBILITY_READ,
+    GROUP_READ,
+    REP_BILLING,
+    REP_ELIGIBILITY,
+)
 from api.resolvers import audit as audit_resolvers
 from api.resolvers import groups as group_resolvers
 from api.schema import coverage_on as coverage
 from api.schema import rates
 from api.schema.audit import AuditEventConnection, AuditEventFilter
+from api.schema.billing_runs import BillingRunConnection, resolve_billing_runs
 from api.schema.connections import AfterCursor, PageSize
 from api.schema.dual_coverage import DualCoverageCandidate
 from api.schema.dual_coverage import candidates as dual_candidates
@@ -27,6 +34,7 @@ from api.schema.groups import Group, GroupConnection, GroupFilter
 from api.schema.id_cards import IdCardRequestConnection, request_queue
 from api.schema.money import Money
 from api.schema.plans import Plan
+from api.schema.remittances import RemittanceConnection, resolve_remittance_exceptions
 from api.schema.viewer import Viewer, resolve_viewer
 from db.queries.paging import MAX_PAGE_SIZE, PageRequestError
 
@@ -214,6 +222,16 @@ class Query:
         return await resolve_review_queue(info, first, after, group_number)
 
     @strawberry.field(
+        description="Billing runs, newest first (rep:billing), with their progress and "
+        "counts; start one with `billingRunStart`. At most 100 per page.",
+        extensions=requires(REP_BILLING),
+    )
+    async def billing_runs(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> BillingRunConnection:
+        return await resolve_billing_runs(info, first, after)
+
+    @strawberry.field(
         description="Full eligibility files waiting for a representative because they would "
         "terminate more than the group's safety share of its roster (rep:eligibility), "
         "newest first; decide with `eligibilityFileApprove` or `eligibilityFileReject`.",
@@ -223,3 +241,14 @@ class Query:
         self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
     ) -> EligibilityFileConnection:
         return await resolve_awaiting_approval(info, first, after)
+
+    @strawberry.field(
+        description="Self-billed remittances waiting for a representative (rep:billing) "
+        "because their variance is beyond the exception threshold, oldest first, each with "
+        "its per-member differences; decide with `remittanceResolve`. At most 100 per page.",
+        extensions=requires(REP_BILLING),
+    )
+    async def remittance_exceptions(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> RemittanceConnection:
+        return await resolve_remittance_exceptions(info, first, after)

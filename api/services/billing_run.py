@@ -17,7 +17,7 @@ billed month whose cost under today's eligibility differs from what was billed f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
@@ -119,25 +119,41 @@ async def billable_groups(
     return list(await session.scalars(stmt))
 
 
+GroupHook = Callable[[AsyncSession, GroupResult], Awaitable[None]]
+"""Called in each group's transaction with its result (a job records its progress)."""
+
+
 async def run_month(
     sessions: async_sessionmaker[AsyncSession],
     month: dt.date,
     *,
     actor: Actor,
     group_numbers: Sequence[str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    on_group: GroupHook | None = None,
 ) -> RunReport:
-    """Bill ``month`` (a 1st, checked by ``check_month``) group by group."""
+    """Bill ``month`` (a 1st, checked by ``check_month``) for every billable group."""
     async with sessions() as session:
         group_ids = await billable_groups(session, month, group_numbers)
+    return await run_groups(sessions, month, group_ids, actor=actor, on_group=on_group)
+
+
+async def run_groups(
+    sessions: async_sessionmaker[AsyncSession],
+    month: dt.date,
+    group_ids: Sequence[int],
+    *,
+    actor: Actor,
+    on_group: GroupHook | None = None,
+) -> RunReport:
+    """Bill ``month`` for ``group_ids``, each group in its own transaction."""
     report = RunReport(month, [])
-    for done, group_id in enumerate(group_ids, start=1):
+    for group_id in group_ids:
         async with sessions.begin() as session:
             result = await bill_group(session, group_id, month)
             await _audit(session, actor, result, month)
+            if on_group is not None:
+                await on_group(session, result)
         report.results.append(result)
-        if progress is not None:
-            progress(done, len(group_ids))
     return report
 
 

@@ -1,7 +1,9 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from db.models.audit import AuditEvent
+from db.models.bank_accounts import AchDebit, BankAccount
 from db.models.billing import Invoice, InvoiceLine, LedgerEntry, Payment, PaymentAllocation
+from db.models.billing_runs import BillingRun
 from db.models.contacts import GroupContact
 from db.models.eligibility import (
     ChangeBatch,
@@ -18,7 +20,10 @@ from db.models.eligibility_files import (
 from db.models.enums import (
     AccessLevel,
     AuditOutcome,
+    BankAccountStatus,
+    BankAccountType,
     BillingMode,
+    BillingRunStatus,
     ChangeKind,
     ChangeStatus,
     ContactKind,
@@ -40,6 +45,10 @@ from db.models.enums import (
     PaymentStatus,
     PlanType,
     Relationship,
+    RemittanceDecision,
+    RemittanceDifferenceKind,
+    RemittanceSource,
+    RemittanceStatus,
     Role,
     Sex,
     UserStatus,
@@ -57,13 +66,20 @@ from db.models.oauth import (
     TokenFamily,
 )
 from db.models.plans import GroupPlan, Plan, RateSchedule, TierRate
+from db.models.remittances import Remittance, RemittanceDifference, RemittanceLine
 
 __all__ = [
     "AccessLevel",
+    "AchDebit",
     "AuditEvent",
     "AuditOutcome",
     "AuthorizationCode",
+    "BankAccount",
+    "BankAccountStatus",
+    "BankAccountType",
     "BillingMode",
+    "BillingRun",
+    "BillingRunStatus",
     "ChangeBatch",
     "ChangeItem",
     "ChangeKind",
@@ -112,6 +128,13 @@ __all__ = [
     "RecoveryCode",
     "RefreshToken",
     "Relationship",
+    "Remittance",
+    "RemittanceDecision",
+    "RemittanceDifference",
+    "RemittanceDifferenceKind",
+    "RemittanceLine",
+    "RemittanceSource",
+    "RemittanceStatus",
     "RevokedAccessToken",
     "Role",
     "Sex",

@@ -225,3 +225,63 @@ class LedgerReason(enum.StrEnum):
     SMALL_BALANCE = "SMALL_BALANCE"
     UNCOLLECTIBLE = "UNCOLLECTIBLE"
     OTHER = "OTHER"
+
+
+class BillingRunStatus(enum.StrEnum):
+    """A billing run's job: QUEUED (waiting for a worker), RUNNING, COMPLETED, or FAILED
+    (stopped too often: the invoices built so far stand, and a new run completes them)."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class BankAccountType(enum.StrEnum):
+    """The kind of a stored bank account (an ACH debit says which)."""
+
+    CHECKING = "CHECKING"
+    SAVINGS = "SAVINGS"
+
+
+class BankAccountStatus(enum.StrEnum):
+    """ACTIVE: can be debited; REMOVED: kept only for the payments it made."""
+
+    ACTIVE = "ACTIVE"
+    REMOVED = "REMOVED"
+
+
+class RemittanceStatus(enum.StrEnum):
+    """A self-billed group's remittance for a month (SPEC §2 Billing: self-billed groups):
+    ACCEPTED (posted to the ledger), EXCEPTION (the variance is beyond the threshold: a rep
+    decides), REJECTED (a rep refused it; the group may submit again) or SUPERSEDED (an
+    exception the group replaced with a new submission for the month)."""
+
+    ACCEPTED = "ACCEPTED"
+    EXCEPTION = "EXCEPTION"
+    REJECTED = "REJECTED"
+    SUPERSEDED = "SUPERSEDED"
+
+
+class RemittanceDecision(enum.StrEnum):
+    """A rep's decision on a remittance exception."""
+
+    ACCEPT = "ACCEPT"
+    REJECT = "REJECT"
+
+
+class RemittanceSource(enum.StrEnum):
+    """How the roster arrived: as GraphQL input lines, or as CSV text."""
+
+    LINES = "LINES"
+    CSV = "CSV"
+
+
+class RemittanceDifferenceKind(enum.StrEnum):
+    """How a remittance's roster differs from eligibility, member by member."""
+
+    REMITTED_NOT_ENROLLED = "REMITTED_NOT_ENROLLED"
+    ENROLLED_NOT_REMITTED = "ENROLLED_NOT_REMITTED"
+    PLAN_MISMATCH = "PLAN_MISMATCH"
+    TIER_MISMATCH = "TIER_MISMATCH"
+    RATE_MISMATCH = "RATE_MISMATCH"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, false
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
@@ -28,6 +28,13 @@ class Group(Base):
         CheckConstraint("length(group_number) BETWEEN 2 AND 20", name="group_number_length"),
         CheckConstraint(
             "full_file_safety_percent BETWEEN 1 AND 100", name="full_file_safety_percent_range"
+        ),
+        CheckConstraint(
+            "remittance_threshold_cents >= 0", name="remittance_threshold_cents_not_negative"
+        ),
+        CheckConstraint(
+            "remittance_threshold_percent BETWEEN 0 AND 100",
+            name="remittance_threshold_percent_range",
         ),
     )
 
@@ -53,6 +60,12 @@ class Group(Base):
     full_file_safety_percent: Mapped[int | None] = mapped_column(Integer)
     """Above this share of the roster, a full file's terminations wait for a rep; None
     takes PORTAL_FULL_FILE_SAFETY_PERCENT (10)."""
+    remittance_threshold_cents: Mapped[int | None] = mapped_column(BigInteger)
+    """A self-billed group's own floor of the remittance exception threshold, in cents;
+    None takes PORTAL_REMITTANCE_THRESHOLD_CENTS (2500)."""
+    remittance_threshold_percent: Mapped[int | None] = mapped_column(Integer)
+    """Its own share of the expected premium (whole percent) for the threshold; None
+    takes PORTAL_REMITTANCE_THRESHOLD_PERCENT (2)."""
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()
 
