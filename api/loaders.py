@@ -33,6 +33,7 @@ from db.models import (
     OtherCoverage,
     Payment,
     Plan,
+    Refund,
     Remittance,
     RemittanceDifference,
     RemittanceLine,
@@ -50,6 +51,7 @@ from db.queries import member_records as record_queries
 from db.queries import members as member_queries
 from db.queries import portal_users as portal_user_queries
 from db.queries import rates as rate_queries
+from db.queries import refunds as refund_queries
 from db.queries import remittances as remittance_queries
 from db.queries.member_records import DualLinkRow, MemberRecord
 from db.queries.members import CoverageRow, MemberFilter, MemberOrder
@@ -107,6 +109,7 @@ class Loaders:
     remittance_lines: DataLoader[int, list[RemittanceLine]] = field(init=False)
     remittance_differences: DataLoader[int, list[RemittanceDifference]] = field(init=False)
     remittance_counts: DataLoader[int, int] = field(init=False)
+    group_refunds: DataLoader[int, list[Refund]] = field(init=False)
     group_bank_accounts: DataLoader[int, list[BankAccount]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
@@ -143,6 +146,7 @@ class Loaders:
         self.plan_label = self._one(billing_queries.plan_labels)
         self.bank_account = self._one(bank_account_queries.bank_accounts_by_ids)
         self.group_bank_accounts = self._many(bank_account_queries.bank_accounts_by_group)
+        self.group_refunds = self._many(refund_queries.refunds_by_group)
         self._add_remittances()
 
     def _add_remittances(self) -> None:

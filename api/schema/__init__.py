@@ -33,6 +33,7 @@ from api.schema.eligibility_review import EligibilityReviewMutations
 from api.schema.errors import ErrorPolicy
 from api.schema.group_activate import GroupActivateMutations
 from api.schema.group_mutations import GroupMutations
+from api.schema.group_termination import GroupTerminationMutations
 from api.schema.id_card_mutations import IdCardMutations
 from api.schema.invoice_mutations import InvoiceMutations
 from api.schema.limits import max_directives_rule
@@ -77,6 +78,7 @@ Mutation = merge_types(
         EligibilityFileReviewMutations,
         BillingRunMutations,
         InvoiceMutations,
+        GroupTerminationMutations,
         EligibilityPreviewMutations,
         EligibilityReviewMutations,
         MemberMergeMutations,

@@ -23,6 +23,7 @@ from api.schema.eligibility_files import EligibilityFileConnection, group_files
 from api.schema.eligibility_inputs import ChangeStatus
 from api.schema.eligibility_review import EligibilityChangeConnection
 from api.schema.enums import BillingMode, GroupStatus
+from api.schema.group_termination import Refund, group_refunds
 from api.schema.invoices import InvoiceConnection, UpcomingInvoice, group_invoices, upcoming_invoice
 from api.schema.members import MemberConnection, MemberFilter, MemberOrder
 from api.schema.nodes import load_nodes
@@ -256,6 +257,14 @@ class Group(relay.Node):
     )
     async def bank_accounts(self, info: strawberry.Info) -> list[BankAccount]:
         return await group_bank_accounts(info, self.pk)
+
+    @strawberry.field(
+        description="Premium refunds of the group's credit after its termination, newest "
+        "first. Needs `billing:read` and, for a benefit leader, billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def refunds(self, info: strawberry.Info) -> list[Refund]:
+        return await group_refunds(info, self.pk)
 
     @strawberry.field(
         description="A self-billed group's remittances, newest month first (rejected and "

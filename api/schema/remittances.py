@@ -236,9 +236,7 @@ async def resolve_remittance_exceptions(
 ) -> RemittanceConnection:
     """The representatives' queue of remittance exceptions, oldest first."""
     ctx = info.context
-    page = await queries.exceptions_page(
-        ctx.session, ctx.principal, PageRequest(first, after)
-    )
+    page = await queries.exceptions_page(ctx.session, ctx.principal, PageRequest(first, after))
 
     async def count() -> int:
         return await queries.count_exceptions(ctx.session, ctx.principal)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services.dates import last_of_month
 from api.services.open_items import invoice_amounts, payment_credit
-from db.models import LedgerEntry
+from db.models import LedgerEntry, LedgerEntryKind
 
 AGING_BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))
 """Days past due of the past-due buckets (SPEC §2 Billing: 1-30, 31-60, 61-90, 91+)."""
@@ -66,18 +66,24 @@ async def balances(
     invoices = await _invoice_aggregates(session, group_ids, as_of)
     credits = await _credits(session, group_ids)
     return {
-        pk: _balance(pk, totals.get(pk, 0), invoices.get(pk), credits.get(pk, 0))
+        pk: _balance(pk, *totals.get(pk, (0, 0)), invoices.get(pk), credits.get(pk, 0))
         for pk in group_ids
     }
 
 
-async def _ledger_totals(session: AsyncSession, group_ids: Collection[int]) -> dict[int, int]:
+async def _ledger_totals(
+    session: AsyncSession, group_ids: Collection[int]
+) -> dict[int, tuple[int, int]]:
+    """Per group: the ledger's sum, and what premium refunds returned (a refund gives
+    back unapplied credit, so the credit shown is what is left of it)."""
+    refunded = case((LedgerEntry.kind == LedgerEntryKind.REFUND, LedgerEntry.amount_cents), else_=0)
     stmt = (
-        select(LedgerEntry.group_id, func.sum(LedgerEntry.amount_cents))
+        select(LedgerEntry.group_id, func.sum(LedgerEntry.amount_cents), func.sum(refunded))
         .where(LedgerEntry.group_id.in_(group_ids))
         .group_by(LedgerEntry.group_id)
     )
-    return {int(pk): int(total) for pk, total in await session.execute(stmt)}
+    rows = await session.execute(stmt)
+    return {int(pk): (int(total), int(back)) for pk, total, back in rows}
 
 
 async def _credits(session: AsyncSession, group_ids: Collection[int]) -> dict[int, int]:
@@ -130,7 +136,13 @@ def _due_between(due_date: Any, as_of: dt.date, low: int, high: int | None) -> C
     return and_(latest, due_date >= as_of - dt.timedelta(days=high))
 
 
-def _balance(group_id: int, total: int, invoices: tuple[Any, ...] | None, credit: int) -> Balance:
+def _balance(
+    group_id: int, total: int, refunded: int, invoices: tuple[Any, ...] | None, unapplied: int
+) -> Balance:
+    """``credit``: unapplied payment money less what refunds returned of it. (What else
+    the group is owed, a final credit invoice or a credit adjustment, shows in a negative
+    ``total``.)"""
+    credit = max(0, unapplied - refunded)
     if invoices is None:
         return Balance(group_id, total, 0, credit, Aging(), None)
     *cents, paid_month = invoices

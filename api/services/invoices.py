@@ -53,6 +53,7 @@ async def issue(
     now: dt.datetime,
     carrier: str,
     cipher: BankDataCipher,
+    final: bool = False,
 ) -> Invoice:
     """DRAFT → ISSUED, in the ledger (credit applied), with the bill-ready email queued and,
     when the group pays by autopay, what is left due debited from its account."""
@@ -61,7 +62,7 @@ async def issue(
     refuse_if(await issue_problems(session, invoice))
     invoice.status, invoice.issued_at = InvoiceStatus.ISSUED, now
     await session.flush()
-    await ledger.post_invoice(session, invoice=invoice, user_id=user_id, audit=audit)
+    await ledger.post_invoice(session, invoice=invoice, user_id=user_id, audit=audit, final=final)
     await _bill_ready(session, invoice, carrier, now)
     await _autopay(session, invoice, cipher, audit)
     changes = {"month": invoice.month.isoformat(), "totalCents": invoice.total_cents}

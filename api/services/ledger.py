@@ -3,9 +3,12 @@ ledger entries and payment allocations. Callers commit.
 
 Sign convention (the database checks it): a positive amount means the group owes more
 (INVOICE, PAYMENT_REVERSAL, REFUND, a charge ADJUSTMENT); a negative one is a credit to the
-group (PAYMENT, WRITE_OFF, a credit ADJUSTMENT). A group's balance is the sum of its
-entries. Entries and allocations are never updated or deleted: a correction is a new
-entry, a returned payment inserts the negatives of what it had applied.
+group (PAYMENT, WRITE_OFF, a credit ADJUSTMENT). An INVOICE is a charge, except the final
+invoice of a terminated group, which may be a credit (its retro credits): nothing is open
+on it, and the group's negative total is what its premium refund returns. A group's
+balance is the sum of its entries. Entries and allocations are never updated or deleted:
+a correction is a new entry, a returned payment inserts the negatives of what it had
+applied.
 
 Credit is applied eagerly: whenever money arrives (a payment) or debt appears (an invoice
 entered, a payment returned), ``settle`` applies every unapplied cent to the open invoices,
@@ -62,11 +65,17 @@ async def lock_group(session: AsyncSession, group_id: int) -> None:
 
 
 async def post_invoice(
-    session: AsyncSession, *, invoice: Invoice, user_id: int | None, audit: AuditTrail
+    session: AsyncSession,
+    *,
+    invoice: Invoice,
+    user_id: int | None,
+    audit: AuditTrail,
+    final: bool = False,
 ) -> LedgerEntry:
     """Enter an ISSUED invoice in its group's ledger and apply the group's unapplied credit
-    to it (SPEC §2 Billing: an overpayment is a credit that later invoices consume)."""
-    refuse_if(_invoice_problems(invoice))
+    to it (SPEC §2 Billing: an overpayment is a credit that later invoices consume).
+    ``final``: a terminated group's last invoice, which may be a credit."""
+    refuse_if(_invoice_problems(invoice, final=final))
     await lock_group(session, invoice.group_id)
     if await _entered(session, invoice.id):
         raise RuleViolation([INVOICE_ALREADY_POSTED])
@@ -211,10 +220,10 @@ async def _entered(session: AsyncSession, invoice_id: int) -> bool:
     return await session.scalar(stmt.limit(1)) is not None
 
 
-def _invoice_problems(invoice: Invoice) -> list[Problem]:
+def _invoice_problems(invoice: Invoice, *, final: bool) -> list[Problem]:
     if invoice.status is not InvoiceStatus.ISSUED:
         return [INVOICE_NOT_ISSUED]
-    if invoice.total_cents < 0:
+    if invoice.total_cents < 0 and not final:
         return [INVOICE_NEGATIVE]
     return []
 

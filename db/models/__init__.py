@@ -44,6 +44,7 @@ from db.models.enums import (
     PaymentMethod,
     PaymentStatus,
     PlanType,
+    RefundStatus,
     Relationship,
     RemittanceDecision,
     RemittanceDifferenceKind,
@@ -66,6 +67,7 @@ from db.models.oauth import (
     TokenFamily,
 )
 from db.models.plans import GroupPlan, Plan, RateSchedule, TierRate
+from db.models.refunds import Refund
 from db.models.remittances import Remittance, RemittanceDifference, RemittanceLine
 
 __all__ = [
@@ -127,6 +129,8 @@ __all__ = [
     "RateSchedule",
     "RecoveryCode",
     "RefreshToken",
+    "Refund",
+    "RefundStatus",
     "Relationship",
     "Remittance",
     "RemittanceDecision",

@@ -197,7 +197,7 @@ class LedgerEntry(Base):
             postgresql_where=_PAYMENT_LINKED,
         ),
         CheckConstraint(
-            "(kind = 'INVOICE' AND amount_cents >= 0)"
+            "kind = 'INVOICE'"
             " OR (kind IN ('PAYMENT', 'WRITE_OFF') AND amount_cents < 0)"
             " OR (kind IN ('PAYMENT_REVERSAL', 'REFUND') AND amount_cents > 0)"
             " OR (kind = 'ADJUSTMENT' AND amount_cents <> 0)",

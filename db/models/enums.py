@@ -285,3 +285,10 @@ class RemittanceDifferenceKind(enum.StrEnum):
     PLAN_MISMATCH = "PLAN_MISMATCH"
     TIER_MISMATCH = "TIER_MISMATCH"
     RATE_MISMATCH = "RATE_MISMATCH"
+
+
+class RefundStatus(enum.StrEnum):
+    """A premium refund of a terminated group's credit: PENDING until a rep issues it."""
+
+    PENDING = "PENDING"
+    ISSUED = "ISSUED"

@@ -195,7 +195,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "(kind = 'INVOICE' AND amount_cents >= 0) OR (kind IN ('PAYMENT', 'WRITE_OFF') AND amount_cents < 0) OR (kind IN ('PAYMENT_REVERSAL', 'REFUND') AND amount_cents > 0) OR (kind = 'ADJUSTMENT' AND amount_cents <> 0)",
+            "kind = 'INVOICE' OR (kind IN ('PAYMENT', 'WRITE_OFF') AND amount_cents < 0) OR (kind IN ('PAYMENT_REVERSAL', 'REFUND') AND amount_cents > 0) OR (kind = 'ADJUSTMENT' AND amount_cents <> 0)",
             name=op.f("ck_ledger_entries_sign_follows_kind"),
         ),
         sa.CheckConstraint(
