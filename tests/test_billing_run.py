@@ -28,9 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.services import billing_run
 from api.services.audit import Actor
 from api.services.dates import utc_now
+from api.services.eligibility import changes as c
+from api.services.eligibility.context import ItemContext
+from api.services.eligibility.engine import Submitter, submit
+from api.services.eligibility.rules import Limits
 from api.services.rules import RuleViolation
 from db.models import (
     BillingMode,
+    ChangeStatus,
     Coverage,
     CoverageTier,
     Group,
@@ -250,3 +255,32 @@ def test_a_month_is_billed_from_the_15th_of_the_month_before() -> None:
         billing_run.check_month(JAN, dt.date(2026, 12, 14))
     assert refused.value.problems[0].code == "TOO_EARLY"
     assert "2026-12-15" in refused.value.problems[0].message
+
+
+async def test_a_retro_line_names_the_eligibility_change_it_comes_from(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        # given September and October issued, then C terminated on 30 September through
+        # the eligibility engine (as the portal or a file would)
+        group, _, members = await billing_group(session)
+        for month in (SEP, OCT):
+            await issue(session, (await bill(session, group, month)).invoice_id)
+        today = dt.date(2026, 11, 15)
+        ctx = ItemContext(session, group, today, utc_now(), Limits())
+        change = c.Terminate(dt.date(2026, 9, 30), c.ChangeReason.END_OF_EMPLOYMENT,
+                             members["C"].member_id)  # fmt: skip
+        done = await submit(ctx, key="end-c", changes=[change], submitter=Submitter(None, None))
+        assert done.items[0].status is ChangeStatus.APPLIED
+        # when November is billed, then C's October credit names that change
+        november = await bill(session, group, NOV)
+        retro = await session.scalar(
+            select(InvoiceLine).where(
+                InvoiceLine.invoice_id == november.invoice_id, InvoiceLine.kind == "RETRO"
+            )
+        )
+    assert retro is not None
+    assert (retro.amount_cents, retro.cause_change_item_id) == (-4000, done.items[0].id)
+    assert retro.explanation.endswith(
+        f"after eligibility change {done.items[0].id} (terminate coverage, effective 2026-09-30)."
+    )

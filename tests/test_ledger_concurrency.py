@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.services.adjustments import post_adjustment
 from api.services.balances import balances
 from api.services.ledger import post_invoice
+from api.services.ledger_requests import Posted, fingerprint_of, once
 from api.services.payments import RecordedPayment, record_payment
 from api.settings import Settings
 from db.models import (
@@ -26,6 +28,8 @@ from db.models import (
     Invoice,
     LedgerEntry,
     LedgerEntryKind,
+    LedgerReason,
+    LedgerRequest,
     Payment,
     PaymentAllocation,
     PaymentMethod,
@@ -78,6 +82,7 @@ async def _remove(sessions: async_sessionmaker[AsyncSession], group: int) -> Non
         await session.execute(
             delete(PaymentAllocation).where(PaymentAllocation.payment_id.in_(payments))
         )
+        await session.execute(delete(LedgerRequest).where(LedgerRequest.group_id == group))
         await session.execute(delete(LedgerEntry).where(LedgerEntry.group_id == group))
         await session.execute(delete(Payment).where(Payment.group_id == group))
         await session.execute(delete(Invoice).where(Invoice.group_id == group))
@@ -147,3 +152,29 @@ async def test_concurrent_payments_never_over_allocate_an_invoice(
         balance = (await balances(session, group_ids=[group], as_of=JAN))[group]
     assert int(applied or 0) == 10000
     assert (balance.total, balance.credit, balance.past_due) == (10000 - 32000, 22000, 0)
+
+
+async def _adjust(sessions: async_sessionmaker[AsyncSession], group: int) -> Posted:
+    async with sessions() as session:
+        audit = trail()
+        posted = await once(
+            session, group_id=group, key="late-fee", audit=audit,
+            fingerprint=fingerprint_of("adjustment", 2500, "LATE_FEE"),
+            post=lambda: post_adjustment(
+                session, group_id=group, amount_cents=2500, reason_code=LedgerReason.LATE_FEE,
+                memo="Late", user_id=None, audit=audit,
+            ),
+        )  # fmt: skip
+        await session.commit()
+        return posted
+
+
+async def test_an_adjustment_key_fired_concurrently_posts_once(
+    committing: async_sessionmaker[AsyncSession], group: int
+) -> None:
+    results = await asyncio.gather(*(_adjust(committing, group) for _ in range(4)))
+    assert sorted(r.replayed for r in results) == [False, True, True, True]
+    assert len({r.entry.id for r in results}) == 1
+    async with committing() as session:
+        count = select(func.count()).where(LedgerEntry.kind == LedgerEntryKind.ADJUSTMENT)
+        assert await session.scalar(count.where(LedgerEntry.group_id == group)) == 1

@@ -80,7 +80,7 @@ mutation ($input: PaymentReverseInput!) {{
 ADJUSTMENT_POST = """
 mutation ($input: AdjustmentPostInput!) {
   adjustmentPost(input: $input) {
-    adjustment { amount { amount } entryDate memo } group { groupNumber }
+    adjustment { amount { amount } entryDate memo } group { groupNumber } replayed
     userErrors { code field message }
   }
 }
@@ -437,11 +437,13 @@ async def test_a_rep_posts_adjustments_and_writes_off_an_invoice(
     invoice = await _posted_invoice(sessions, pk, FEB, 10000)
     invoice_gid = global_id("Invoice", invoice)
 
-    def adjustment(amount: str, memo: str = "Late in December") -> dict[str, Any]:
-        return {"input": {"groupId": gid, "amount": amount, "reasonCode": "LATE_FEE", "memo": memo}}
+    def adjustment(amount: str, memo: str = "Late in December", key: str = "") -> dict[str, Any]:
+        sent = {"groupId": gid, "amount": amount, "reasonCode": "LATE_FEE", "memo": memo}
+        return {"input": {**sent, "idempotencyKey": key or f"adj-{amount}-{memo}"}}
 
     def write_off(amount: str | None) -> dict[str, Any]:
-        return {"input": {"invoiceId": invoice_gid, "amount": amount, "memo": "Small balance"}}
+        sent = {"invoiceId": invoice_gid, "amount": amount, "memo": "Small balance"}
+        return {"input": {**sent, "idempotencyKey": f"wo-{amount}"}}
 
     # when a rep charges a late fee, and tries a zero and an unexplained one
     fee = await _data(anonymous, ADJUSTMENT_POST, adjustment("25.00"), rep)
@@ -456,6 +458,13 @@ async def test_a_rep_posts_adjustments_and_writes_off_an_invoice(
     assert fee["adjustmentPost"]["group"] == {"groupNumber": OWN}
     assert [e["code"] for e in zero["adjustmentPost"]["userErrors"]] == ["AMOUNT_ZERO"]
     assert [e["code"] for e in blank["adjustmentPost"]["userErrors"]] == ["MEMO_MISSING"]
+    # and the fee sent again with its key is the same entry; the key with another amount is
+    # refused
+    again = await _data(anonymous, ADJUSTMENT_POST, adjustment("25.00"), rep)
+    assert again["adjustmentPost"]["replayed"] is True
+    reused = adjustment("30.00", key="adj-25.00-Late in December")
+    other = await _data(anonymous, ADJUSTMENT_POST, reused, rep)
+    assert [e["code"] for e in other["adjustmentPost"]["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
     # when it writes off too much, then 40.00, then the rest
     too_much = await _data(anonymous, INVOICE_WRITE_OFF, write_off("100.01"), rep)
     part = await _data(anonymous, INVOICE_WRITE_OFF, write_off("40.00"), rep)

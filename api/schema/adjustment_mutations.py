@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Self
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from api.auth.permissions import requires
@@ -21,7 +22,8 @@ from api.schema.lookups import visible_group
 from api.schema.money import Money
 from api.schema.payments import amount_cents, pk_of
 from api.schema.user_errors import UserError, user_errors
-from api.services.adjustments import MAX_MEMO, post_adjustment, write_off
+from api.services.adjustments import INVOICE_NOT_FOUND, MAX_MEMO, post_adjustment, write_off
+from api.services.ledger_requests import fingerprint_of, once
 from api.services.rules import RuleViolation
 from db import models
 from db.models import LedgerReason
@@ -71,10 +73,20 @@ class AdjustmentPostInput:
     )
     reason_code: AdjustmentReasonCode = strawberry.field(description="Why.")
     memo: str = strawberry.field(description=f"Why, in words (at most {MAX_MEMO} characters).")
+    idempotency_key: str = strawberry.field(
+        description="A new key per adjustment: a retry with the same key and input returns "
+        "the first entry; the key with other input is refused."
+    )
 
 
 @strawberry.enum(description="Why adjustmentPost refused.")
 class AdjustmentPostErrorCode(enum.Enum):
+    IDEMPOTENCY_KEY_INVALID = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_INVALID", description="The key is empty or too long."
+    )
+    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_REUSED", description="The key was used for other input."
+    )
     GROUP_NOT_FOUND = strawberry.enum_value("GROUP_NOT_FOUND", description="No such group.")
     AMOUNT_INVALID = strawberry.enum_value(
         "AMOUNT_INVALID", description="Fractions of a cent, or too large."
@@ -95,6 +107,9 @@ class AdjustmentPostPayload:
         description="The entry (null when refused)."
     )
     group: Group | None = strawberry.field(description="The group adjusted (null when refused).")
+    replayed: bool = strawberry.field(
+        default=False, description="The entry of an earlier request with this key."
+    )
     user_errors: list[AdjustmentPostUserError] = strawberry.field(description="Empty on success.")
 
 
@@ -110,10 +125,20 @@ class InvoiceWriteOffInput:
         default=WriteOffReasonCode.UNCOLLECTIBLE, description="Why (UNCOLLECTIBLE if left out)."
     )
     memo: str = strawberry.field(description=f"Why, in words (at most {MAX_MEMO} characters).")
+    idempotency_key: str = strawberry.field(
+        description="A new key per write-off: a retry with the same key and input returns "
+        "the first entry; the key with other input is refused."
+    )
 
 
 @strawberry.enum(description="Why invoiceWriteOff refused.")
 class InvoiceWriteOffErrorCode(enum.Enum):
+    IDEMPOTENCY_KEY_INVALID = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_INVALID", description="The key is empty or too long."
+    )
+    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_REUSED", description="The key was used for other input."
+    )
     INVOICE_NOT_FOUND = strawberry.enum_value("INVOICE_NOT_FOUND", description="No such invoice.")
     INVOICE_NOT_POSTED = strawberry.enum_value(
         "INVOICE_NOT_POSTED", description="The invoice is not issued (a draft, or void)."
@@ -140,7 +165,17 @@ class InvoiceWriteOffPayload:
     write_off: LedgerPosting | None = strawberry.field(
         description="The entry, negative (null when refused)."
     )
+    replayed: bool = strawberry.field(
+        default=False, description="The entry of an earlier request with this key."
+    )
     user_errors: list[InvoiceWriteOffUserError] = strawberry.field(description="Empty on success.")
+
+
+async def _invoice(session: AsyncSession, pk: int) -> models.Invoice:
+    invoice = await session.get(models.Invoice, pk) if pk > 0 else None
+    if invoice is None:
+        raise RuleViolation([INVOICE_NOT_FOUND])
+    return invoice
 
 
 @strawberry.type
@@ -158,15 +193,16 @@ class AdjustmentMutations:
         ctx = info.context
         try:
             group = await visible_group(info, input.group_id, field=("groupId",))
-            entry = await post_adjustment(
-                ctx.session,
-                group_id=group.id,
-                amount_cents=amount_cents(input.amount),
-                reason_code=LedgerReason[input.reason_code.name],
-                memo=input.memo,
-                user_id=ctx.principal.user_id,
-                audit=ctx.audit,
-            )
+            cents, reason = amount_cents(input.amount), LedgerReason[input.reason_code.name]
+            posted = await once(
+                ctx.session, group_id=group.id, key=input.idempotency_key, audit=ctx.audit,
+                fingerprint=fingerprint_of("adjustment", cents, reason, input.memo.strip()),
+                post=lambda: post_adjustment(
+                    ctx.session, group_id=group.id, amount_cents=cents, reason_code=reason,
+                    memo=input.memo, user_id=ctx.principal.user_id, audit=ctx.audit,
+                ),
+            )  # fmt: skip
+            entry = posted.entry
         except RuleViolation as refused:
             await discard(info)
             errors = user_errors(AdjustmentPostUserError, AdjustmentPostErrorCode, refused.problems)
@@ -179,8 +215,9 @@ class AdjustmentMutations:
             changes={"amountCents": entry.amount_cents, "reasonCode": input.reason_code.name},
         )
         return AdjustmentPostPayload(
-            adjustment=LedgerPosting.from_row(entry), group=Group.from_row(group), user_errors=[]
-        )
+            adjustment=LedgerPosting.from_row(entry), group=Group.from_row(group),
+            replayed=posted.replayed, user_errors=[],
+        )  # fmt: skip
 
     @strawberry.mutation(
         description="Write off what is open on an issued invoice, or part of it (rep:billing); "
@@ -195,15 +232,18 @@ class AdjustmentMutations:
         ctx = info.context
         try:
             cents = None if input.amount is None else amount_cents(input.amount)
-            entry = await write_off(
-                ctx.session,
-                invoice_id=pk_of(input.invoice_id, "Invoice"),
-                reason_code=LedgerReason[input.reason_code.name],
-                memo=input.memo,
-                user_id=ctx.principal.user_id,
-                audit=ctx.audit,
-                amount_cents=cents,
-            )
+            target = await _invoice(ctx.session, pk_of(input.invoice_id, "Invoice"))
+            reason = LedgerReason[input.reason_code.name]
+            request = fingerprint_of("writeOff", target.id, cents, reason, input.memo.strip())
+            posted = await once(
+                ctx.session, group_id=target.group_id, key=input.idempotency_key, audit=ctx.audit,
+                fingerprint=request,
+                post=lambda: write_off(
+                    ctx.session, invoice_id=target.id, reason_code=reason, memo=input.memo,
+                    user_id=ctx.principal.user_id, audit=ctx.audit, amount_cents=cents,
+                ),
+            )  # fmt: skip
+            entry = posted.entry
             invoice = await ctx.session.get(models.Invoice, entry.invoice_id)
         except RuleViolation as refused:
             await discard(info)
@@ -221,5 +261,6 @@ class AdjustmentMutations:
         return InvoiceWriteOffPayload(
             invoice=None if invoice is None else Invoice.from_row(invoice),
             write_off=LedgerPosting.from_row(entry),
+            replayed=posted.replayed,
             user_errors=[],
         )

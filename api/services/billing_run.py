@@ -16,6 +16,7 @@ billed month whose cost under today's eligibility differs from what was billed f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.services import expected_premium as expected
+from api.services import retro_causes
 from api.services.audit import Actor, AuditTrail, RequestOrigin
 from api.services.dates import add_months
 from api.services.money import format_usd
@@ -56,13 +58,15 @@ class Line:
     rate_cents: int | None
     amount_cents: int
     explanation: str
+    cause_change_item_id: int | None = None
 
     def row(self, invoice_id: int) -> dict[str, object]:
         return {"invoice_id": invoice_id, "member_id": self.member_id,
                 "service_month": self.service_month, "kind": self.kind,
                 "group_plan_id": self.group_plan_id, "tier": self.tier,
                 "rate_schedule_id": self.rate_schedule_id, "rate_cents": self.rate_cents,
-                "amount_cents": self.amount_cents, "explanation": self.explanation}  # fmt: skip
+                "amount_cents": self.amount_cents, "explanation": self.explanation,
+                "cause_change_item_id": self.cause_change_item_id}  # fmt: skip
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -210,7 +214,24 @@ async def _retro_lines(session: AsyncSession, group_id: int, month: dt.date) -> 
         (b.subscriber_pk, b.month): b for b in await expected.billed(session, group_id, month)
     }
     lines = [_retro_line(owed.get(key), billed.get(key), key) for key in sorted(owed | billed)]
-    return [line for line in lines if line is not None]
+    return await _with_causes(session, group_id, [line for line in lines if line is not None])
+
+
+async def _with_causes(session: AsyncSession, group_id: int, lines: list[Line]) -> list[Line]:
+    """Each retro line names the eligibility change it comes from, when there is one."""
+    if not lines:
+        return lines
+    changes = await retro_causes.applied_changes(session, group_id)
+    return [_caused(line, retro_causes.cause_of(changes[line.member_id], line.service_month))
+            for line in lines]  # fmt: skip
+
+
+def _caused(line: Line, cause: retro_causes.Cause | None) -> Line:
+    if cause is None:
+        return line
+    explanation = f"{line.explanation[:-1]}, after {cause.describe()}."
+    return dataclasses.replace(line, explanation=explanation,
+                               cause_change_item_id=cause.change_item_id)  # fmt: skip
 
 
 def _months_between(first: dt.date, month: dt.date) -> list[dt.date]:

@@ -2,7 +2,14 @@
 
 from db.models.audit import AuditEvent
 from db.models.bank_accounts import AchDebit, BankAccount
-from db.models.billing import Invoice, InvoiceLine, LedgerEntry, Payment, PaymentAllocation
+from db.models.billing import (
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    LedgerRequest,
+    Payment,
+    PaymentAllocation,
+)
 from db.models.billing_runs import BillingRun
 from db.models.contacts import GroupContact
 from db.models.eligibility import (
@@ -112,6 +119,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerEntryKind",
     "LedgerReason",
+    "LedgerRequest",
     "LoginAttempt",
     "LoginFailureReason",
     "LoginOutcome",

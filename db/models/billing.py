@@ -237,3 +237,20 @@ class LedgerEntry(Base):
         ForeignKey("users.id", ondelete="RESTRICT")
     )
     created_at: Mapped[dt.datetime] = created_at_column()
+
+
+class LedgerRequest(Base):
+    """A rep's money request (an adjustment, a write-off) claimed by its idempotency key:
+    the same key and input return ``ledger_entry_id``; other input with it is refused."""
+
+    __tablename__ = "ledger_requests"
+    __table_args__ = (UniqueConstraint("group_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="RESTRICT"))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    ledger_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[dt.datetime] = created_at_column()
