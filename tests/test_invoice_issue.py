@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.services import invoices
+from api.services.balances import balances
 from api.services.bank_accounts import NewBankAccount, add_bank_account
 from api.services.bank_data import cipher_for
 from api.services.dates import utc_now
+from api.services.payments import record_payment
 from api.services.rules import RuleViolation
 from api.settings import DEV_BANK_DATA_KEY
 from db.models import (
@@ -29,7 +31,7 @@ from db.models import (
     PaymentMethod,
 )
 from tests.ledger_support import trail
-from tests.test_billing_run import DEC, NOV, bill, billing_group, issue
+from tests.test_billing_run import DEC, NOV, OCT, bill, billing_group, issue
 
 CARRIER = "Carrier Health Plan"
 
@@ -116,7 +118,7 @@ async def test_a_subscriber_already_billed_for_the_month_is_not_billed_twice(
         assert codes(refused) == ["BILLED_TWICE"]
 
 
-async def test_a_draft_is_voided_with_a_reason_and_an_issued_invoice_is_not(
+async def test_a_draft_is_voided_with_a_reason(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions.begin() as session:
@@ -125,17 +127,50 @@ async def test_a_draft_is_voided_with_a_reason_and_an_issued_invoice_is_not(
             session, (await bill(session, group, NOV)).invoice_id or 0
         )
         with pytest.raises(RuleViolation) as blank:
-            invoices.void(draft, reason=" ", now=utc_now())
+            await voided(session, draft, " ")
         assert codes(blank) == ["REASON_REQUIRED"]
-        voided = invoices.void(draft, reason="Group asked to hold November", now=utc_now())
-        assert voided.status is InvoiceStatus.VOID
+        assert (
+            await voided(session, draft, "Group asked to hold November")
+        ).status is InvoiceStatus.VOID
+        with pytest.raises(RuleViolation) as again:
+            await voided(session, draft, "twice")
+        assert codes(again) == ["ALREADY_VOID"]
         # a new run of the month builds a fresh draft beside the void one
-        again = await bill(session, group, NOV)
-        assert again.outcome == "CREATED"
-        fresh = await issued(session, again.invoice_id)
-        with pytest.raises(RuleViolation) as refused:
-            invoices.void(fresh, reason="too late", now=utc_now())
-        assert codes(refused) == ["INVOICE_ISSUED"]
+        assert (await bill(session, group, NOV)).outcome == "CREATED"
+
+
+async def test_voiding_an_issued_invoice_releases_its_payment_to_the_next_invoice(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        # given October and November issued (20000 each) and 20000 paid on October
+        group, _, _ = await billing_group(session)
+        october = await issued(session, (await bill(session, group, OCT)).invoice_id)
+        november = await issued(session, (await bill(session, group, NOV)).invoice_id)
+        await record_payment(session, group_id=group.id, amount_cents=20000,
+                             method=PaymentMethod.CHECK, received_date=NOV, reference="CHK",
+                             idempotency_key="oct", user_id=None, audit=trail())  # fmt: skip
+        assert october.status is InvoiceStatus.PAID
+        # when October is voided (billed in error)
+        await voided(session, october, "Billed in error")
+        # then it asks nothing, and its payment pays November instead
+        await session.refresh(november)
+        assert (october.status, november.status) == (InvoiceStatus.VOID, InvoiceStatus.PAID)
+        balance = (await balances(session, group_ids=[group.id], as_of=DEC))[group.id]
+        assert (balance.total, balance.credit, balance.past_due) == (0, 0, 0)
+        # and the next run bills October again, as a retro line
+        december = await bill(session, group, DEC)
+        retro = await session.scalar(
+            select(func.sum(InvoiceLine.amount_cents)).where(
+                InvoiceLine.invoice_id == december.invoice_id, InvoiceLine.service_month == OCT
+            )
+        )
+        assert retro == 20000
+
+
+async def voided(session: AsyncSession, invoice: Invoice, reason: str) -> Invoice:
+    return await invoices.void(session, invoice, reason=reason, now=utc_now(), user_id=None,
+                               audit=trail())  # fmt: skip
 
 
 async def test_a_group_on_autopay_is_debited_what_is_due_when_its_invoice_is_issued(

@@ -37,8 +37,9 @@ class InvoiceDecisionErrorCode(enum.Enum):
     INVOICE_NEGATIVE = strawberry.enum_value(
         "INVOICE_NEGATIVE", description="The total is a credit: post it as an adjustment."
     )
-    INVOICE_ISSUED = strawberry.enum_value(
-        "INVOICE_ISSUED", description="Issued invoices are corrected by adjustments."
+    ALREADY_VOID = strawberry.enum_value("ALREADY_VOID", description="It is void already.")
+    FINAL_CREDIT = strawberry.enum_value(
+        "FINAL_CREDIT", description="A terminated group's final credit invoice stands."
     )
     REASON_REQUIRED = strawberry.enum_value("REASON_REQUIRED", description="Say why.")
 
@@ -148,8 +149,10 @@ class InvoiceMutations:
         return InvoicesIssuePayload(issued=issued, refused=refused)
 
     @strawberry.mutation(
-        description="Void a DRAFT invoice with a reason (rep:billing); running its month "
-        "again builds a new draft. An issued invoice is corrected by adjustments instead.",
+        description="Void an invoice with a reason (rep:billing). A draft is simply voided "
+        "(running its month again builds a new one); an issued invoice is taken out of the "
+        "ledger: the payments it holds pay other invoices or stay as credit, and the next "
+        "run bills its months again as retro lines.",
         extensions=requires(REP_BILLING),
     )
     async def invoice_void(
@@ -160,7 +163,10 @@ class InvoiceMutations:
         session, reason = info.context.session, input.reason.strip()
         try:
             invoice = await invoices.locked_invoice(session, _pk(input.id))
-            invoices.void(invoice, reason=reason, now=utc_now())
+            user_id, audit = info.context.principal.user_id, info.context.audit
+            await invoices.void(
+                session, invoice, reason=reason, now=utc_now(), user_id=user_id, audit=audit
+            )
         except RuleViolation as refused:
             await discard(info)
             return InvoiceDecisionPayload(invoice=None, user_errors=_errors(refused.problems))

@@ -123,9 +123,10 @@ NOT_BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
 
 
 async def first_billed_month(session: AsyncSession, group_id: int) -> Month | None:
-    """The earliest month an issued invoice of the group covered: retro starts there."""
+    """The earliest month the group was billed for (an issued invoice, even one voided
+    since: its months are billed again): retro starts there."""
     stmt = select(func.min(Invoice.month)).where(
-        Invoice.group_id == group_id, Invoice.status.not_in(NOT_BILLED)
+        Invoice.group_id == group_id, Invoice.issued_at.is_not(None)
     )
     found = await session.scalar(stmt)
     return None if found is None else _date(found)

@@ -184,21 +184,53 @@ def _bill_ready_text(name: str, group: Group, invoice: Invoice, carrier: str) ->
     )
 
 
-def void(invoice: Invoice, *, reason: str, now: dt.datetime) -> Invoice:
-    """A DRAFT is voided outright. An issued invoice is in the ledger and is corrected by
-    adjustments or a write-off instead (SPEC §2: issued invoices are immutable)."""
-    if invoice.status is not InvoiceStatus.DRAFT:
-        raise RuleViolation([VOID_ISSUED])
+async def void(
+    session: AsyncSession,
+    invoice: Invoice,
+    *,
+    reason: str,
+    now: dt.datetime,
+    user_id: int | None,
+    audit: AuditTrail,
+) -> Invoice:
+    """VOID with a reason (SPEC §2: by a rep). A draft is simply voided; an issued one is
+    taken out of the ledger first (its payments released to pay other invoices or stay as
+    credit), and the months it billed are billed again by the next run as retro lines. A
+    terminated group's final invoice stands: its credit is the group's refund."""
     if not reason.strip():
         raise RuleViolation([REASON_REQUIRED])
+    if invoice.status is InvoiceStatus.VOID:
+        raise RuleViolation([ALREADY_VOID])
+    if invoice.status is not InvoiceStatus.DRAFT:
+        await _take_out_of_ledger(session, invoice, reason, now, user_id, audit)
     invoice.status, invoice.voided_at, invoice.void_reason = InvoiceStatus.VOID, now, reason
+    await session.flush()
+    if invoice.issued_at is not None:
+        await ledger.settle(session, invoice.group_id)
     return invoice
+
+
+async def _take_out_of_ledger(
+    session: AsyncSession,
+    invoice: Invoice,
+    reason: str,
+    now: dt.datetime,
+    user_id: int | None,
+    audit: AuditTrail,
+) -> None:
+    if invoice.total_cents < 0:
+        raise RuleViolation([FINAL_CREDIT])
+    await ledger.lock_group(session, invoice.group_id)
+    await ledger.void_entered(session, invoice=invoice, reason=reason, user_id=user_id,
+                              audit=audit, entry_date=now.date())  # fmt: skip
 
 
 INVOICE_NOT_FOUND = Problem("INVOICE_NOT_FOUND", "There is no such invoice.", ("id",))
 NOT_DRAFT = Problem("NOT_DRAFT", "Only a DRAFT invoice can be issued; this one is past it.")
-VOID_ISSUED = Problem(
-    "INVOICE_ISSUED",
-    "This invoice is issued and in the ledger: correct it with an adjustment or a write-off.",
+ALREADY_VOID = Problem("ALREADY_VOID", "This invoice is already void.", ("id",))
+FINAL_CREDIT = Problem(
+    "FINAL_CREDIT",
+    "This is a terminated group's final credit invoice: its credit is the group's refund.",
+    ("id",),
 )
 REASON_REQUIRED = Problem("REASON_REQUIRED", "Say why the invoice is voided.", ("reason",))

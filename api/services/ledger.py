@@ -36,6 +36,7 @@ from api.services.audit import AuditTrail
 from api.services.dates import utc_now
 from api.services.open_items import (
     applied_by_invoice,
+    applied_to_invoice,
     invoice_money,
     open_invoices,
     unapplied_payments,
@@ -143,6 +144,35 @@ async def return_payment(
     )
     await refresh_statuses(session, payment.group_id, applied.keys())
     await settle(session, payment.group_id)
+    return entry
+
+
+async def void_entered(
+    session: AsyncSession,
+    *,
+    invoice: Invoice,
+    reason: str,
+    user_id: int | None,
+    audit: AuditTrail,
+    entry_date: dt.date,
+) -> LedgerEntry | None:
+    """Take an issued invoice back out of the ledger: the payments it holds are released
+    (negative allocations) and what it asks is written off, so it asks nothing; the
+    released money then pays other invoices or stays as credit. The caller marks it VOID
+    (``refresh_statuses`` leaves VOID alone) with the group locked."""
+    applied = await applied_to_invoice(session, invoice.id)
+    await _allocate(session, [Match(pay, invoice.id, -cents) for pay, cents in applied.items()])
+    money = (await invoice_money(session, invoice.group_id, [invoice.id])).get(invoice.id)
+    entry = None
+    if money is not None and money.asked > 0:
+        asked = money.asked
+        entry = await enter(
+            session, group_id=invoice.group_id, kind=LedgerEntryKind.WRITE_OFF,
+            amount_cents=-asked, entry_date=entry_date, user_id=user_id,
+            invoice_id=invoice.id, reason_code=LedgerReason.BILLING_ERROR,
+            memo=f"Invoice voided: {reason}",
+        )  # fmt: skip
+        _audit(audit, "invoice.voidWriteOff", "Invoice", invoice.id, entry)
     return entry
 
 

@@ -139,3 +139,16 @@ async def applied_by_invoice(session: AsyncSession, payment_id: int) -> dict[int
         .order_by(PaymentAllocation.invoice_id)
     )
     return {int(invoice): int(cents) for invoice, cents in await session.execute(stmt)}
+
+
+async def applied_to_invoice(session: AsyncSession, invoice_id: int) -> dict[int, int]:
+    """What each payment has applied, net, to an invoice (payments netting zero: absent)."""
+    net = func.sum(PaymentAllocation.amount_cents)
+    stmt = (
+        select(PaymentAllocation.payment_id, net)
+        .where(PaymentAllocation.invoice_id == invoice_id)
+        .group_by(PaymentAllocation.payment_id)
+        .having(net != 0)
+        .order_by(PaymentAllocation.payment_id)
+    )
+    return {int(payment): int(cents) for payment, cents in await session.execute(stmt)}
