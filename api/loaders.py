@@ -17,7 +17,9 @@ from strawberry.dataloader import DataLoader
 
 from api.auth.principal import Principal
 from api.services.balances import Balance
+from api.services.billing_run import Line, build_lines_for
 from api.services.dates import today
+from api.services.eligibility.premium_effect import next_invoice_month
 from db.models import (
     BankAccount,
     ChangeItem,
@@ -110,6 +112,7 @@ class Loaders:
     remittance_differences: DataLoader[int, list[RemittanceDifference]] = field(init=False)
     remittance_counts: DataLoader[int, int] = field(init=False)
     group_refunds: DataLoader[int, list[Refund]] = field(init=False)
+    upcoming_lines: DataLoader[int, list[Line]] = field(init=False)
     group_bank_accounts: DataLoader[int, list[BankAccount]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
@@ -147,7 +150,13 @@ class Loaders:
         self.bank_account = self._one(bank_account_queries.bank_accounts_by_ids)
         self.group_bank_accounts = self._many(bank_account_queries.bank_accounts_by_group)
         self.group_refunds = self._many(refund_queries.refunds_by_group)
+        self.upcoming_lines = _loader(self._upcoming_lines, list)
         self._add_remittances()
+
+    def _upcoming_lines(self, group_ids: Sequence[int]) -> Awaitable[Mapping[int, list[Line]]]:
+        """Next month's lines of every group asked (the resolver gates billing access)."""
+        month = next_invoice_month(today())
+        return build_lines_for(self.session, group_ids, month)
 
     def _add_remittances(self) -> None:
         """Self-billed remittances, their lines and differences, scoped to billing."""

@@ -513,20 +513,34 @@ async def test_a_dashboard_costs_the_same_statements_for_5_and_for_50_groups(
 
 
 async def test_upcoming_invoices_of_a_page_of_groups(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    statements: StatementCounter,
 ) -> None:
     # given
     await scenario(sessions)
-    query = """{ groups(first: 10) { edges { node {
-      groupNumber billingMode upcomingInvoice { total { amount } } } } } }"""
-    # when
-    data = graphql_ok(await graphql(client, query))
+    query = """query($first: Int!) { groups(first: $first) { edges { node {
+      groupNumber billingMode upcomingInvoice { total { amount } lines { member { memberId } } }
+    } } } }"""
+    # when a page of 2 and a page of 10 groups ask for their upcoming invoices
+    counts = []
+    for first in (2, 10):
+        statements.reset()
+        data = graphql_ok(await graphql(client, query, {"first": first}))
+        counts.append(statements.count)
+    # then the statements do not grow with the page
+    assert counts[0] == counts[1], counts
     # then each is what the group alone shows
     for edge in data["groups"]["edges"]:
         node = edge["node"]
         alone = graphql_ok(await graphql(client, UPCOMING, {"number": node["groupNumber"]}))
         upcoming = alone["group"]["upcomingInvoice"]
-        assert node["upcomingInvoice"] == (upcoming and {"total": upcoming["total"]}), node
+        expected = upcoming and {
+            "total": upcoming["total"],
+            "lines": [{"member": {"memberId": line["member"]["memberId"]}}
+                      for line in upcoming["lines"]],
+        }  # fmt: skip
+        assert node["upcomingInvoice"] == expected, node
     nodes = [edge["node"] for edge in data["groups"]["edges"]]
     assert all(n["upcomingInvoice"] is None for n in nodes if n["billingMode"] == "SELF_BILL")
     assert any(n["upcomingInvoice"] for n in nodes)

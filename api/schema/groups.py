@@ -240,8 +240,8 @@ class Group(relay.Node):
 
     @strawberry.field(
         description="Next month's invoice as today's eligibility makes it, with the retro "
-        "adjustments it would carry (computed live, a few statements per group: ask for one "
-        "group at a time). Null for a self-billed group, a group not billed (pending setup, "
+        "adjustments it would carry (computed live, for a page of groups at once). Null for "
+        "a self-billed group, a group not billed (pending setup, "
         "terminated) or when nothing would be billed. Needs `billing:read` and, for a "
         "benefit leader, billing access to the group.",
         extensions=requires(BILLING_READ, area="billing"),

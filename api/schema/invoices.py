@@ -16,7 +16,7 @@ from api.schema.connections import CountedConnection, build_connection
 from api.schema.enums import CoverageTier
 from api.schema.money import Money
 from api.schema.nodes import load_nodes
-from api.services.billing_run import BILLED_STATUSES, Line, build_lines
+from api.services.billing_run import BILLED_STATUSES, Line
 from api.services.dates import today
 from api.services.eligibility.premium_effect import next_invoice_month
 from db import models
@@ -194,12 +194,13 @@ class UpcomingInvoice:
 
 
 async def upcoming_invoice(info: strawberry.Info, group: Group) -> UpcomingInvoice | None:
-    """The invoice the next billing run would build for the group (``build_lines``)."""
+    """The invoice the next billing run would build for the group (``build_lines``), the
+    groups of a page computed together."""
     month = next_invoice_month(today())
     billed = group.billing_mode is BillingMode.LIST_BILL and group.status in BILLED_STATUSES
     if not billed or group.effective_date > month:
         return None
-    built = await build_lines(info.context.session, group.pk, month)
+    built = await info.context.loaders.upcoming_lines.load(group.pk)
     if not built:
         return None
     loaders = info.context.loaders

@@ -10,7 +10,7 @@ joined with the subscribers' coverage spans and the rate schedules in force on e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Date, Subquery, and_, func, literal, or_, select, union_all
@@ -40,6 +40,7 @@ class Charge:
     """A subscriber's premium for a month under today's eligibility. ``rate_cents`` is None
     when no rate schedule of the plan is in force on the 1st (the invoice cannot be issued)."""
 
+    group_id: int
     subscriber_pk: int
     month: Month
     group_plan_id: int
@@ -54,6 +55,7 @@ class Billed:
     """What the group's issued invoices asked for a subscriber's month, premium and retro
     lines together, with the plan and tier of the last of them."""
 
+    group_id: int
     subscriber_pk: int
     month: Month
     cents: int
@@ -61,10 +63,12 @@ class Billed:
     tier: CoverageTier
 
 
-async def charges(session: AsyncSession, group_id: int, months: Sequence[Month]) -> list[Charge]:
+async def charges(
+    session: AsyncSession, group_ids: Collection[int], months: Sequence[Month]
+) -> list[Charge]:
     """Every subscriber's premium for each of ``months``: covered on its 1st, at the tier
     and plan of the span covering that day, at the rate in force then."""
-    if not months:
+    if not months or not group_ids:
         return []
     month = _months_table(months)
     covering = and_(
@@ -78,8 +82,8 @@ async def charges(session: AsyncSession, group_id: int, months: Sequence[Month])
     )
     stmt = (
         select(
-            Member.id, month.c.month, Coverage.group_plan_id, Plan.code, Coverage.tier,
-            RateSchedule.id, TierRate.monthly_premium_cents,
+            Member.group_id, Member.id, month.c.month, Coverage.group_plan_id, Plan.code,
+            Coverage.tier, RateSchedule.id, TierRate.monthly_premium_cents,
         )
         .join(Coverage, Coverage.member_id == Member.id)
         .join(month, covering)
@@ -88,12 +92,12 @@ async def charges(session: AsyncSession, group_id: int, months: Sequence[Month])
         .outerjoin(RateSchedule, in_force)
         .outerjoin(TierRate, and_(TierRate.rate_schedule_id == RateSchedule.id,
                                   TierRate.tier == Coverage.tier))
-        .where(Member.group_id == group_id, Member.relationship == Relationship.SUBSCRIBER)
+        .where(Member.group_id.in_(group_ids), Member.relationship == Relationship.SUBSCRIBER)
         .where(Member.status != MemberStatus.MERGED)
         .order_by(month.c.month, Member.member_id)
     )  # fmt: skip
     rows = (await session.execute(stmt)).all()
-    return [Charge(r[0], _date(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
+    return [Charge(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 def _months_table(months: Sequence[Month]) -> Subquery:
@@ -102,34 +106,40 @@ def _months_table(months: Sequence[Month]) -> Subquery:
     return union_all(*selects).subquery("billing_months")
 
 
-async def billed(session: AsyncSession, group_id: int, before: Month) -> list[Billed]:
-    """What the group's issued invoices (not drafts, not void) asked per subscriber and
+async def billed(session: AsyncSession, group_ids: Collection[int], before: Month) -> list[Billed]:
+    """What the groups' issued invoices (not drafts, not void) asked per subscriber and
     service month before ``before``."""
+    if not group_ids:
+        return []
     stmt = (
         select(
-            InvoiceLine.member_id, InvoiceLine.service_month, func.sum(InvoiceLine.amount_cents),
-            func.max(InvoiceLine.group_plan_id), func.max(InvoiceLine.tier),
+            Invoice.group_id, InvoiceLine.member_id, InvoiceLine.service_month,
+            func.sum(InvoiceLine.amount_cents), func.max(InvoiceLine.group_plan_id),
+            func.max(InvoiceLine.tier),
         )
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.group_id == group_id, Invoice.status.not_in(NOT_BILLED))
+        .where(Invoice.group_id.in_(group_ids), Invoice.status.not_in(NOT_BILLED))
         .where(InvoiceLine.service_month < before)
-        .group_by(InvoiceLine.member_id, InvoiceLine.service_month)
+        .group_by(Invoice.group_id, InvoiceLine.member_id, InvoiceLine.service_month)
     )  # fmt: skip
     rows = (await session.execute(stmt)).all()
-    return [Billed(r[0], _date(r[1]), int(r[2]), r[3], CoverageTier(r[4])) for r in rows]
+    return [Billed(r[0], r[1], _date(r[2]), int(r[3]), r[4], CoverageTier(r[5])) for r in rows]
 
 
 NOT_BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
 
 
-async def first_billed_month(session: AsyncSession, group_id: int) -> Month | None:
-    """The earliest month the group was billed for (an issued invoice, even one voided
-    since: its months are billed again): retro starts there."""
-    stmt = select(func.min(Invoice.month)).where(
-        Invoice.group_id == group_id, Invoice.issued_at.is_not(None)
+async def first_billed_months(
+    session: AsyncSession, group_ids: Collection[int]
+) -> dict[int, Month]:
+    """Per group, the earliest month it was billed for (an issued invoice, even one voided
+    since: its months are billed again): retro starts there. Groups never billed: absent."""
+    stmt = (
+        select(Invoice.group_id, func.min(Invoice.month))
+        .where(Invoice.group_id.in_(group_ids), Invoice.issued_at.is_not(None))
+        .group_by(Invoice.group_id)
     )
-    found = await session.scalar(stmt)
-    return None if found is None else _date(found)
+    return {int(pk): _date(month) for pk, month in await session.execute(stmt)}
 
 
 def _date(value: object) -> dt.date:

@@ -61,7 +61,7 @@ class Expected:
 async def expected_for(session: AsyncSession, group_id: int, month: dt.date) -> Expected:
     """The month's charges; ``RATE_MISSING`` when a subscriber's plan has no rate in force
     on the 1st (the premium cannot be computed until a rep adds the rate schedule)."""
-    charges = tuple(await expected_premium.charges(session, group_id, [month]))
+    charges = tuple(await expected_premium.charges(session, [group_id], [month]))
     pks = [charge.subscriber_pk for charge in charges]
     rows = await session.execute(select(Member.id, Member.member_id).where(Member.id.in_(pks)))
     member_ids = {int(pk): str(member_id) for pk, member_id in rows}

@@ -3,13 +3,14 @@ itself: ... the eligibility change that caused a retro line").
 
 A retro line of subscriber S for month M is put down to the latest change applied to S's
 family (S or a dependent) that takes effect by the end of M: the add, termination, plan
-change or reinstatement that changed what M costs. One statement per group.
+change or reinstatement that changed what M costs. One statement for any number of groups.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -32,13 +33,15 @@ class Cause:
         )
 
 
-async def applied_changes(session: AsyncSession, group_id: int) -> dict[int, list[Cause]]:
+async def applied_changes(
+    session: AsyncSession, group_ids: Collection[int]
+) -> dict[int, list[Cause]]:
     """Subscriber pk -> the changes applied to the family, oldest effective first."""
     family = func.coalesce(Member.subscriber_id, Member.id)
     stmt = (
         select(family, ChangeItem.id, ChangeItem.kind, ChangeItem.effective_date)
         .join(Member, Member.id == ChangeItem.member_id)
-        .where(ChangeItem.group_id == group_id, ChangeItem.status == ChangeStatus.APPLIED)
+        .where(ChangeItem.group_id.in_(group_ids), ChangeItem.status == ChangeStatus.APPLIED)
         .where(ChangeItem.effective_date.is_not(None))
         .order_by(ChangeItem.effective_date, ChangeItem.id)
     )
