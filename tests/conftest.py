@@ -124,6 +124,17 @@ def sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
+async def committing(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of their own engine that really commit, outside the test's transaction:
+    the concurrency tests need other transactions to race (they clean up after)."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
 async def anonymous(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:

@@ -42,7 +42,6 @@ from db.models import (
     Payment,
     PaymentAllocation,
 )
-from db.session import create_engine, create_sessionmaker
 from tests.ledger_support import group_id, issued_invoice, trail
 
 SECRET = "test-bank-data-key-0123456789abcdef"
@@ -308,16 +307,6 @@ async def test_autopay_pays_an_issued_invoice_once(
     await session.refresh(invoice)
     assert invoice.status is InvoiceStatus.PAID
     assert await session.scalar(select(func.count(Payment.id))) == 1
-
-
-@pytest.fixture
-async def committing(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions that really commit (PostgreSQL only): concurrency needs other transactions."""
-    engine = create_engine(settings.database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.services.dates import add_months
-from api.settings import Settings
 from db.models import (
     Coverage,
     CoverageTier,
@@ -30,22 +28,12 @@ from db.models import (
     RateSchedule,
     TierRate,
 )
-from db.session import create_engine, create_sessionmaker
 from tests.test_billing_run import RATES_2026, RATES_2027, SEP, bill, billing_group, issue
 
 pytestmark = pytest.mark.postgres_only
 
 MONTHS = [add_months(SEP, n) for n in range(5)]  # September 2026 to January 2027
 TIERS = (CoverageTier.EMPLOYEE_SPOUSE, CoverageTier.EMPLOYEE)
-
-
-@pytest.fixture
-async def committing(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _remove(sessions: async_sessionmaker[AsyncSession], group_id: int) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -18,7 +17,6 @@ from api.services.eligibility import changes as c
 from api.services.eligibility.context import ItemContext, Outcome
 from api.services.eligibility.engine import BatchResult, Submitter, run_item, submit
 from api.services.eligibility.rules import Limits
-from api.settings import Settings
 from db.models import (
     ChangeBatch,
     ChangeItem,
@@ -30,7 +28,6 @@ from db.models import (
     Member,
     Relationship,
 )
-from db.session import create_engine, create_sessionmaker
 from tests.eligibility_support import unique_person
 
 pytestmark = pytest.mark.postgres_only
@@ -38,15 +35,6 @@ pytestmark = pytest.mark.postgres_only
 TODAY = dt.date(2026, 11, 15)
 START = dt.date(2026, 12, 1)
 NOW = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def committing(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _in_own_transaction(

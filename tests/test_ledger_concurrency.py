@@ -22,7 +22,6 @@ from api.services.balances import balances
 from api.services.ledger import post_invoice
 from api.services.ledger_requests import Posted, fingerprint_of, once
 from api.services.payments import RecordedPayment, record_payment
-from api.settings import Settings
 from db.models import (
     Group,
     Invoice,
@@ -34,7 +33,6 @@ from db.models import (
     PaymentAllocation,
     PaymentMethod,
 )
-from db.session import create_engine, create_sessionmaker
 from tests.ledger_support import issued_invoice, trail
 
 pytestmark = pytest.mark.postgres_only
@@ -44,15 +42,6 @@ APPEND_ONLY_TRIGGERS = {
     "ledger_entries": "tr_ledger_entries_append_only",
     "payment_allocations": "tr_payment_allocations_append_only",
 }
-
-
-@pytest.fixture
-async def committing(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -25,21 +25,11 @@ from api.auth.oauth_models import digest
 from api.settings import Settings
 from db.demo_identity import DEV_REDIRECT_URIS, PORTAL_CLIENT
 from db.models import AuthorizationCode, RefreshToken, TokenFamily, User
-from db.session import create_engine, create_sessionmaker
 
 pytestmark = pytest.mark.postgres_only
 
 RACERS = 4
 REDIRECT = DEV_REDIRECT_URIS[1]
-
-
-@pytest.fixture
-async def committing(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
