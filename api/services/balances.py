@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.services.dates import last_of_month
+from api.services.dates import as_date, last_of_month
 from api.services.open_items import invoice_amounts, payment_credit
 from db.models import LedgerEntry, LedgerEntryKind
 
@@ -148,10 +148,5 @@ def _balance(
     *cents, paid_month = invoices
     aging = Aging(*(int(c) for c in cents))
     past_due = sum(int(c) for c in cents[1:])
-    paid_through = None if paid_month is None else last_of_month(_as_date(paid_month))
+    paid_through = None if paid_month is None else last_of_month(as_date(paid_month))
     return Balance(group_id, total, past_due, credit, aging, paid_through)
-
-
-def _as_date(value: Any) -> dt.date:
-    """SQLite returns ``max()`` of a date column as text, PostgreSQL as a date."""
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

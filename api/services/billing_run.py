@@ -95,11 +95,16 @@ class RunReport:
         return sum(1 for result in self.results if result.outcome == outcome)
 
 
+def generation_opens(month: dt.date) -> dt.date:
+    """The day the invoice (or a remittance) of ``month`` may first be made."""
+    return add_months(month, -1).replace(day=GENERATION_DAY)
+
+
 def check_month(month: dt.date, today: dt.date) -> dt.date:
     """The month's 1st, once its invoice may be generated (from the 15th of the month
     before); a later month is refused."""
     first = month.replace(day=1)
-    opens = add_months(first, -1).replace(day=GENERATION_DAY)
+    opens = generation_opens(first)
     if today < opens:
         message = (
             f"The invoice for {first:%B %Y} is generated from {opens.isoformat()}; "

@@ -24,6 +24,12 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def as_date(value: object) -> dt.date:
+    """A date read back from SQL: SQLite returns ``min``/``max`` of a date column, and a
+    date literal of a derived table, as ISO text; PostgreSQL returns a date."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
 def utc_now() -> dt.datetime:
     """The current instant, timezone-aware UTC: every timestamp the service writes."""
     return dt.datetime.now(dt.UTC)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Date, Subquery, and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.services.dates import as_date
 from db.models import (
     Coverage,
     CoverageTier,
@@ -97,7 +98,7 @@ async def charges(
         .order_by(month.c.month, Member.member_id)
     )  # fmt: skip
     rows = (await session.execute(stmt)).all()
-    return [Charge(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    return [Charge(r[0], r[1], as_date(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 def _months_table(months: Sequence[Month]) -> Subquery:
@@ -123,7 +124,7 @@ async def billed(session: AsyncSession, group_ids: Collection[int], before: Mont
         .group_by(Invoice.group_id, InvoiceLine.member_id, InvoiceLine.service_month)
     )  # fmt: skip
     rows = (await session.execute(stmt)).all()
-    return [Billed(r[0], r[1], _date(r[2]), int(r[3]), r[4], CoverageTier(r[5])) for r in rows]
+    return [Billed(r[0], r[1], as_date(r[2]), int(r[3]), r[4], CoverageTier(r[5])) for r in rows]
 
 
 NOT_BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
@@ -139,11 +140,4 @@ async def first_billed_months(
         .where(Invoice.group_id.in_(group_ids), Invoice.issued_at.is_not(None))
         .group_by(Invoice.group_id)
     )
-    return {int(pk): _date(month) for pk, month in await session.execute(stmt)}
-
-
-def _date(value: object) -> dt.date:
-    """SQLite returns a literal date of a derived table as text."""
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+    return {int(pk): as_date(month) for pk, month in await session.execute(stmt)}

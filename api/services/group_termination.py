@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services import billing_run, invoices, ledger
 from api.services.audit import AuditTrail
+from api.services.balances import balances
 from api.services.bank_data import BankDataCipher
-from api.services.dates import add_months, is_last_of_month, last_of_month
+from api.services.dates import add_months, as_date, is_last_of_month, last_of_month, utc_now
 from api.services.expected_premium import NOT_BILLED
 from api.services.rules import Problem, refuse_if
 from db.models import (
@@ -33,7 +34,6 @@ from db.models import (
     GroupStatus,
     Invoice,
     InvoiceStatus,
-    LedgerEntry,
     Member,
     MemberStatus,
     Refund,
@@ -135,7 +135,7 @@ async def _final_invoice(
     )
     month = last_day + dt.timedelta(days=1)
     if latest is not None:
-        month = max(month, add_months(_as_date(latest), 1))
+        month = max(month, add_months(as_date(latest), 1))
     result = await billing_run.bill_group(session, group.id, month)
     if result.invoice_id is None:
         return None
@@ -148,19 +148,11 @@ async def _final_invoice(
 
 async def _refund_credit(session: AsyncSession, group: Group, reason: str) -> Refund | None:
     """The group's credit (a negative ledger total) as a PENDING refund."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.group_id == group.id
-        )
-    )
-    credit = -int(total or 0)
+    account = (await balances(session, group_ids=[group.id], as_of=utc_now().date()))[group.id]
+    credit = -account.total
     if credit <= 0:
         return None
     refund = Refund(group_id=group.id, amount_cents=credit, reason=f"Group terminated: {reason}")
     session.add(refund)
     await session.flush()
     return refund
-
-
-def _as_date(value: object) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.services.billing_run import GENERATION_DAY
-from api.services.dates import add_months
+from api.services.billing_run import generation_opens
 from api.services.money import format_usd
 from api.services.remittance_rules import RosterLine, roster_problems
 from api.services.rules import Problem
@@ -53,7 +52,7 @@ def group_problems(group: Group, month: dt.date, today: dt.date) -> list[Problem
     ends = group.termination_date
     if month < group.effective_date.replace(day=1) or (ends is not None and month > ends):
         return [_outside_coverage(group, month)]
-    opens = add_months(month, -1).replace(day=GENERATION_DAY)  # as its invoice would be
+    opens = generation_opens(month)  # as its invoice would be
     if today < opens:
         message = (
             f"A remittance for {month:%B %Y} is taken from {opens.isoformat()}; send it "
