@@ -18,9 +18,9 @@ from api.auth.policy import REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.groups import Group
 from api.schema.invoices import Invoice
-from api.schema.lookups import visible_group
+from api.schema.lookups import pk_of, visible_group
 from api.schema.money import Money
-from api.schema.payments import amount_cents, pk_of
+from api.schema.payments import amount_cents
 from api.schema.user_errors import UserError, user_errors
 from api.services.adjustments import INVOICE_NOT_FOUND, MAX_MEMO, post_adjustment, write_off
 from api.services.ledger_requests import fingerprint_of, once

@@ -16,8 +16,8 @@ from api.auth.permissions import requires
 from api.auth.policy import BILLING_WRITE
 from api.resolvers.mutations import commit, discard
 from api.schema.bank_accounts import BankAccount, bank_account_loader
-from api.schema.lookups import visible_group
-from api.schema.payments import bank_cipher, ensure_manages_billing, pk_of
+from api.schema.lookups import pk_of, visible_group
+from api.schema.payments import bank_cipher, ensure_manages_billing
 from api.schema.user_errors import UserError, user_errors
 from api.services import bank_accounts as service
 from api.services.rules import RuleViolation

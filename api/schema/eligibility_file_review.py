@@ -14,6 +14,7 @@ from api.auth.policy import REP_ELIGIBILITY
 from api.resolvers.mutations import commit, discard
 from api.schema.connections import build_connection
 from api.schema.eligibility_files import EligibilityFile, EligibilityFileConnection
+from api.schema.lookups import pk_of
 from api.schema.user_errors import UserError, user_errors
 from api.services.dates import utc_now
 from api.services.eligibility_files import review
@@ -52,11 +53,6 @@ class EligibilityFileDecisionPayload:
     )
 
 
-def _pk(gid: relay.GlobalID) -> int:
-    node = gid.node_id
-    return int(node) if gid.type_name == "EligibilityFile" and node.isdigit() else -1
-
-
 async def _decide(
     info: strawberry.Info, input: EligibilityFileDecisionInput, *, approve: bool
 ) -> EligibilityFileDecisionPayload:
@@ -64,7 +60,7 @@ async def _decide(
     try:
         if not reason:
             raise RuleViolation([Problem("REASON_REQUIRED", "Say why, in a few words.")])
-        file = await review.held_file(ctx.session, _pk(input.id))
+        file = await review.held_file(ctx.session, pk_of(input.id, "EligibilityFile"))
     except RuleViolation as refused:
         await discard(info)
         codes = EligibilityFileDecisionErrorCode

@@ -16,9 +16,9 @@ from api.resolvers.mutations import commit, discard
 from api.schema.invoices import Invoice
 from api.schema.lookups import visible_group
 from api.schema.money import Money
+from api.schema.payments import bank_cipher
 from api.schema.user_errors import UserError, user_errors
 from api.services import group_termination, refunds
-from api.services.bank_data import cipher_for
 from api.services.dates import utc_now
 from api.services.rules import RuleViolation
 from db import models
@@ -141,7 +141,7 @@ class GroupTerminationMutations:
         ctx = info.context
         issuer = group_termination.Issuer(
             ctx.principal.user_id, ctx.audit, utc_now(), ctx.settings.carrier_name,
-            cipher_for(ctx.settings.bank_data_key.get_secret_value()),
+            bank_cipher(info),
         )  # fmt: skip
         try:
             group = await visible_group(info, input.id, field=("id",))

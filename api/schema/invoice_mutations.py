@@ -13,9 +13,10 @@ from api.auth.permissions import requires
 from api.auth.policy import REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.invoices import Invoice
+from api.schema.lookups import pk_of
+from api.schema.payments import bank_cipher
 from api.schema.user_errors import UserError, user_errors
 from api.services import invoices
-from api.services.bank_data import cipher_for
 from api.services.dates import utc_now
 from api.services.rules import Problem, RuleViolation
 from db import models
@@ -83,11 +84,6 @@ class InvoiceVoidInput:
     reason: str = strawberry.field(description="Why (kept on the invoice and in the audit log).")
 
 
-def _pk(gid: relay.GlobalID) -> int:
-    node = gid.node_id
-    return int(node) if gid.type_name == "Invoice" and node.isdigit() and len(node) < 19 else -1
-
-
 def _errors(problems: list[Problem]) -> list[InvoiceDecisionUserError]:
     return user_errors(InvoiceDecisionUserError, InvoiceDecisionErrorCode, problems)
 
@@ -98,7 +94,7 @@ async def _issue_one(info: strawberry.Info, invoice_id: int) -> models.Invoice:
     return await invoices.issue(
         ctx.session, invoice, user_id=ctx.principal.user_id, audit=ctx.audit, now=utc_now(),
         carrier=ctx.settings.carrier_name,
-        cipher=cipher_for(ctx.settings.bank_data_key.get_secret_value()),
+        cipher=bank_cipher(info),
     )  # fmt: skip
 
 
@@ -116,7 +112,7 @@ class InvoiceMutations:
         input: Annotated[InvoiceIssueInput, strawberry.argument(description="The draft.")],
     ) -> InvoiceDecisionPayload:
         try:
-            invoice = await _issue_one(info, _pk(input.id))
+            invoice = await _issue_one(info, pk_of(input.id, "Invoice"))
         except RuleViolation as refused:
             await discard(info)
             return InvoiceDecisionPayload(invoice=None, user_errors=_errors(refused.problems))
@@ -162,7 +158,7 @@ class InvoiceMutations:
     ) -> InvoiceDecisionPayload:
         session, reason = info.context.session, input.reason.strip()
         try:
-            invoice = await invoices.locked_invoice(session, _pk(input.id))
+            invoice = await invoices.locked_invoice(session, pk_of(input.id, "Invoice"))
             user_id, audit = info.context.principal.user_id, info.context.audit
             await invoices.void(
                 session, invoice, reason=reason, now=utc_now(), user_id=user_id, audit=audit

@@ -14,11 +14,16 @@ from api.services.rules import Problem, RuleViolation
 from db import models
 
 
+def pk_of(gid: relay.GlobalID, type_name: str) -> int:
+    """The row id in a global ID of ``type_name``; -1 (no row) for anything else."""
+    node = gid.node_id
+    ok = gid.type_name == type_name and node.isdigit() and len(node) < 19
+    return int(node) if ok else -1
+
+
 def _pk(gid: relay.GlobalID, type_name: str) -> int | None:
-    node_id = gid.node_id
-    if gid.type_name != type_name or not node_id.isdigit() or len(node_id) > 18:
-        return None
-    return int(node_id)
+    pk = pk_of(gid, type_name)
+    return None if pk < 0 else pk
 
 
 async def visible_group(

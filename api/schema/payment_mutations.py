@@ -18,8 +18,8 @@ from api.auth.permissions import requires
 from api.auth.policy import BILLING_WRITE, REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.billing import Payment
-from api.schema.lookups import visible_group
-from api.schema.payments import amount_cents, bank_cipher, ensure_manages_billing, pk_of
+from api.schema.lookups import pk_of, visible_group
+from api.schema.payments import amount_cents, bank_cipher, ensure_manages_billing
 from api.schema.user_errors import UserError, user_errors
 from api.services.ach_payments import pay_by_ach, reserved_key_problems
 from api.services.dates import today

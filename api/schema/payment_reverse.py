@@ -13,7 +13,7 @@ from api.auth.permissions import requires
 from api.auth.policy import REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.billing import Payment
-from api.schema.payments import pk_of
+from api.schema.lookups import pk_of
 from api.schema.user_errors import UserError, user_errors
 from api.services.payments import reverse_payment
 from api.services.rules import Problem, RuleViolation

@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 
 import strawberry
 from graphql import GraphQLError
-from strawberry import relay
 
 from api.services.bank_data import BankDataCipher, cipher_for
 from api.services.money import decimal_to_cents
@@ -58,13 +57,6 @@ def ensure_manages_billing(info: strawberry.Info, group: models.Group, action: s
         "You do not have permission to manage this group's billing (billing MANAGE).",
         extensions={"code": "FORBIDDEN"},
     )
-
-
-def pk_of(gid: relay.GlobalID, type_name: str) -> int:
-    """The row id in a global ID of ``type_name``; -1 (no row) for anything else."""
-    node = gid.node_id
-    ok = gid.type_name == type_name and node.isdigit() and len(node) < 19
-    return int(node) if ok else -1
 
 
 def bank_cipher(info: strawberry.Info) -> BankDataCipher:

@@ -23,8 +23,8 @@ from api.auth.permissions import requires
 from api.auth.policy import BILLING_WRITE, REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.enums import CoverageTier
-from api.schema.lookups import visible_group
-from api.schema.payments import amount_cents, ensure_manages_billing, pk_of
+from api.schema.lookups import pk_of, visible_group
+from api.schema.payments import amount_cents, ensure_manages_billing
 from api.schema.remittances import Remittance
 from api.schema.user_errors import UserError, user_errors
 from api.services import remittance_csv, remittances
