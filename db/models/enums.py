@@ -292,3 +292,60 @@ class RefundStatus(enum.StrEnum):
 
     PENDING = "PENDING"
     ISSUED = "ISSUED"
+
+
+class DelinquencyStage(enum.StrEnum):
+    """How far a delinquency episode has gone (SPEC §2 Delinquency), in order: each stage
+    is reached once per episode and an episode never goes back a stage."""
+
+    DELINQUENT = "DELINQUENT"
+    SECOND_NOTICE = "SECOND_NOTICE"
+    SUSPENDED = "SUSPENDED"
+    TERMINATED = "TERMINATED"
+
+
+class EpisodeStatus(enum.StrEnum):
+    """OPEN while the group has money past due; CURED when it was cleared (an NSF return
+    of the curing payment re-opens it); TERMINATED for non-payment; REINSTATED by a rep."""
+
+    OPEN = "OPEN"
+    CURED = "CURED"
+    TERMINATED = "TERMINATED"
+    REINSTATED = "REINSTATED"
+
+
+class DelinquencyEvent(enum.StrEnum):
+    """What a delinquency transition recorded: a stage reached, or the episode cured,
+    re-opened (the curing payment came back) or reinstated after termination."""
+
+    DELINQUENT = "DELINQUENT"
+    SECOND_NOTICE = "SECOND_NOTICE"
+    SUSPENDED = "SUSPENDED"
+    TERMINATED = "TERMINATED"
+    CURED = "CURED"
+    REOPENED = "REOPENED"
+    REINSTATED = "REINSTATED"
+
+
+class LetterKind(enum.StrEnum):
+    FIRST_NOTICE = "FIRST_NOTICE"
+    SECOND_NOTICE = "SECOND_NOTICE"
+    SUSPENSION = "SUSPENSION"
+    TERMINATION = "TERMINATION"
+    REINSTATEMENT = "REINSTATEMENT"
+
+
+class LetterStatus(enum.StrEnum):
+    """DRAFT until a rep sends it; a SENT letter never changes."""
+
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+
+
+class DelinquencyRunStatus(enum.StrEnum):
+    """A delinquency run's job, as a billing run's (``BillingRunStatus``)."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
