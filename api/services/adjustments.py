@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services.audit import AuditTrail
 from api.services.dates import today
+from api.services.delinquency.reassess import after_money
 from api.services.ledger import enter, lock_group, refresh_statuses
 from api.services.open_items import InvoiceMoney, invoice_money
 from api.services.rules import Problem, RuleViolation, refuse_if
@@ -48,6 +49,7 @@ async def post_adjustment(
         reason_code=reason_code,
         memo=memo.strip(),
     )
+    await after_money(session, group_id, on=entry.entry_date, audit=audit, user_id=user_id)
     _audit(audit, "ledger.adjustmentPost", "Group", group_id, entry)
     return entry
 
@@ -84,6 +86,7 @@ async def write_off(
         memo=memo.strip(),
     )
     await refresh_statuses(session, invoice.group_id, [invoice.id])
+    await after_money(session, invoice.group_id, on=entry.entry_date, audit=audit, user_id=user_id)
     _audit(audit, "ledger.writeOff", "Invoice", invoice.id, entry)
     return entry
 

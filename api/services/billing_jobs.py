@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, cast
 
 import orjson
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.services import billing_run
+from api.services import billing_run, leased_jobs
 from api.services.audit import Actor
 from api.services.dates import utc_now
 from api.services.rules import Problem, RuleViolation
@@ -63,14 +62,7 @@ def _in_progress(month: dt.date) -> Problem:
 
 async def due_runs(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
     """Runs waiting for a worker: QUEUED, or RUNNING with a lapsed lease."""
-    stmt = select(BillingRun.id).where(_claimable(utc_now())).order_by(BillingRun.id).limit(5)
-    async with sessions() as session:
-        return list(await session.scalars(stmt))
-
-
-def _claimable(now: dt.datetime) -> Any:
-    lapsed = (BillingRun.status == BillingRunStatus.RUNNING) & (BillingRun.lease_until < now)
-    return or_(BillingRun.status == BillingRunStatus.QUEUED, lapsed)
+    return await leased_jobs.due(sessions, BillingRun, BillingRunStatus)
 
 
 async def run_job(
@@ -82,7 +74,7 @@ async def run_job(
     progress: Progress | None = None,
 ) -> bool:
     """Run the billing run if this call claims it; False when another worker has it."""
-    if not await _claim(sessions, run_id, lease):
+    if not await leased_jobs.claim(sessions, BillingRun, BillingRunStatus, run_id, lease):
         return False
     run = await _start(sessions, run_id)
     if run.status is BillingRunStatus.FAILED:
@@ -97,25 +89,6 @@ async def run_job(
     await billing_run.run_groups(sessions, run.month, group_ids, actor=actor, on_group=record)
     await _finish(sessions, run_id)
     return True
-
-
-async def _claim(
-    sessions: async_sessionmaker[AsyncSession], run_id: int, lease: dt.timedelta
-) -> bool:
-    now = utc_now()
-    stmt = (
-        update(BillingRun)
-        .where(BillingRun.id == run_id, _claimable(now))
-        .values(
-            status=BillingRunStatus.RUNNING,
-            lease_until=now + lease,
-            attempts=BillingRun.attempts + 1,
-            started_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    async with sessions.begin() as session:
-        return cast(CursorResult[Any], await session.execute(stmt)).rowcount == 1
 
 
 async def _start(sessions: async_sessionmaker[AsyncSession], run_id: int) -> BillingRun:
@@ -168,8 +141,7 @@ async def in_progress(session: AsyncSession, month: dt.date) -> BillingRun | Non
 
 def claimable_now(run: BillingRun) -> bool:
     """Whether a worker may take ``run`` now (queued, or its worker's lease lapsed)."""
-    lapsed = run.lease_until is not None and run.lease_until < utc_now()
-    return run.status is BillingRunStatus.QUEUED or lapsed
+    return leased_jobs.lease_lapsed(run)
 
 
 async def _finish(sessions: async_sessionmaker[AsyncSession], run_id: int) -> None:

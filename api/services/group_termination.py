@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, case, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services import billing_run, invoices, ledger
@@ -30,6 +30,7 @@ from api.services.expected_premium import NOT_BILLED
 from api.services.rules import Problem, refuse_if
 from db.models import (
     Coverage,
+    CoverageEnding,
     Group,
     GroupStatus,
     Invoice,
@@ -99,9 +100,11 @@ def _problems(group: Group, last_day: dt.date, reason: str, today: dt.date) -> l
 
 
 async def _end_coverage(session: AsyncSession, group_id: int, last_day: dt.date) -> None:
-    """Set-based: every span of the group's members ends by ``last_day``."""
+    """Set-based: every span of the group's members ends by ``last_day``, after a copy of
+    each span it changes is kept (``CoverageEnding``) for a reinstatement to restore."""
     members = select(Member.id).where(Member.group_id == group_id)
     mine = Coverage.member_id.in_(members)
+    await _keep_endings(session, group_id, last_day, mine)
     await session.execute(delete(Coverage).where(mine, Coverage.effective_date > last_day))
     ending = (Coverage.termination_date.is_(None)) | (Coverage.termination_date > last_day)
     await session.execute(update(Coverage).where(mine, ending).values(termination_date=last_day))
@@ -110,6 +113,27 @@ async def _end_coverage(session: AsyncSession, group_id: int, last_day: dt.date)
         .where(Member.group_id == group_id, Member.status == MemberStatus.ACTIVE)
         .values(status=MemberStatus.TERMINATED)
     )
+
+
+async def _keep_endings(
+    session: AsyncSession, group_id: int, last_day: dt.date, mine: ColumnElement[bool]
+) -> None:
+    """One INSERT ... SELECT: the spans about to be shortened (with their id) or removed
+    (without: the row goes), with the member's status before the termination."""
+    changed = Coverage.termination_date.is_(None) | (Coverage.termination_date > last_day)
+    removed = Coverage.effective_date > last_day
+    rows = (
+        select(
+            literal(group_id), case((removed, None), else_=Coverage.id), Coverage.member_id,
+            Coverage.group_plan_id, Coverage.tier, Coverage.effective_date,
+            Coverage.termination_date, Member.status, literal(last_day),
+        )
+        .join(Member, Member.id == Coverage.member_id)
+        .where(mine, changed)
+    )  # fmt: skip
+    columns = ["group_id", "coverage_id", "member_id", "group_plan_id", "tier", "effective_date",
+               "previous_termination_date", "member_status", "ended_on"]  # fmt: skip
+    await session.execute(insert(CoverageEnding).from_select(columns, rows))
 
 
 async def _void_drafts(session: AsyncSession, group_id: int, now: dt.datetime) -> None:

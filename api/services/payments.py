@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.services.audit import AuditTrail
 from api.services.dates import today
+from api.services.delinquency.reassess import after_money
 from api.services.ledger import GROUP_NOT_FOUND, enter_payment, lock_group, return_payment
 from api.services.rules import Problem, RuleViolation, refuse_if
 from db.models import LedgerEntry, Payment, PaymentMethod, PaymentStatus
@@ -70,6 +71,7 @@ async def record_payment(
     if not await _claim(session, payment):
         return _replay(await _winner(session, group_id, idempotency_key), fingerprint)
     await enter_payment(session, payment, user_id=user_id)
+    await after_money(session, group_id, on=received_date, audit=audit, user_id=user_id)
     _audit(audit, "payment.record", payment)
     return RecordedPayment(payment, replayed=False)
 
@@ -96,6 +98,7 @@ async def reverse_payment(
     entry = await return_payment(
         session, payment, reason=reason.strip(), user_id=user_id, entry_date=returned_on or today()
     )
+    await after_money(session, payment.group_id, on=entry.entry_date, audit=audit, user_id=user_id)
     _audit(audit, "payment.reverse", payment)
     return entry
 
