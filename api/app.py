@@ -23,6 +23,8 @@ from api.auth.pages import signin_routes
 from api.auth.web import AuthWeb
 from api.billing_documents_routes import billing_document_routes
 from api.billing_worker import BillingWorker
+from api.delinquency_letter_routes import delinquency_letter_routes
+from api.delinquency_worker import DelinquencyWorker
 from api.documents_routes import document_routes
 from api.file_routes import file_routes
 from api.file_worker import FileWorker
@@ -85,6 +87,7 @@ def create_app(
             *invitation_routes(web),
             *document_routes(sessions, settings, issuer),
             *billing_document_routes(sessions, settings, issuer),
+            *delinquency_letter_routes(sessions, settings, issuer),
             *file_routes(sessions, issuer),
         ],
         middleware=[
@@ -141,7 +144,7 @@ def _workers(
     if not run:
         return []
     return [MailWorker(sessions, settings), FileWorker(sessions, settings),
-            BillingWorker(sessions, settings)]  # fmt: skip
+            BillingWorker(sessions, settings), DelinquencyWorker(sessions, settings)]  # fmt: skip
 
 
 def _lifespan(  # type: ignore[no-untyped-def]

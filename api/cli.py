@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from api.cli_billing import add_billing_commands
+from api.cli_delinquency import add_delinquency_commands
 from api.cli_files import add_file_commands
 from api.cli_identity import add_identity_commands
 from api.settings import get_settings
@@ -249,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     add_identity_commands(commands)
     add_file_commands(commands)
     add_billing_commands(commands)
+    add_delinquency_commands(commands)
     return parser
 
 

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     file_job_lease_seconds: int = Field(default=300, ge=1)
     full_file_safety_percent: int = Field(default=10, ge=1, le=100)
     billing_job_lease_seconds: int = Field(default=300, ge=1)
+    delinquency_job_lease_seconds: int = Field(default=300, ge=1)
     max_query_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=15, ge=1)
     max_tokens: int = Field(default=2_000, ge=100)
