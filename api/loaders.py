@@ -19,11 +19,15 @@ from api.auth.principal import Principal
 from api.services.balances import Balance
 from api.services.billing_run import Line, build_lines_for
 from api.services.dates import today
+from api.services.delinquency.configuration import PolicyInForce, policies_in_force
 from api.services.eligibility.premium_effect import next_invoice_month
 from db.models import (
     BankAccount,
     ChangeItem,
     ChangeStatus,
+    DelinquencyEpisode,
+    DelinquencyLetter,
+    DelinquencyTransition,
     EligibilityFile,
     EligibilityFileProblem,
     Group,
@@ -46,6 +50,8 @@ from db.queries import billing as billing_queries
 from db.queries import changes as change_queries
 from db.queries import cob as cob_queries
 from db.queries import contacts as contact_queries
+from db.queries import delinquency_episodes as episode_queries
+from db.queries import delinquency_letters as letter_queries
 from db.queries import eligibility_files as file_queries
 from db.queries import groups as group_queries
 from db.queries import id_cards as id_card_queries
@@ -114,6 +120,9 @@ class Loaders:
     group_refunds: DataLoader[int, list[Refund]] = field(init=False)
     upcoming_lines: DataLoader[int, list[Line]] = field(init=False)
     group_bank_accounts: DataLoader[int, list[BankAccount]] = field(init=False)
+    delinquency_letter: DataLoader[int, DelinquencyLetter | None] = field(init=False)
+    delinquency_episodes: DataLoader[int, list[DelinquencyEpisode]] = field(init=False)
+    delinquency_transitions: DataLoader[int, list[DelinquencyTransition]] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -151,6 +160,9 @@ class Loaders:
         self.group_bank_accounts = self._many(bank_account_queries.bank_accounts_by_group)
         self.group_refunds = self._many(refund_queries.refunds_by_group)
         self.upcoming_lines = _loader(self._upcoming_lines, list)
+        self.delinquency_letter = self._one(letter_queries.letters_by_ids)
+        self.delinquency_episodes = self._many(episode_queries.episodes_by_group)
+        self.delinquency_transitions = self._many(episode_queries.transitions_by_episode)
         self._add_remittances()
 
     def _upcoming_lines(self, group_ids: Sequence[int]) -> Awaitable[Mapping[int, list[Line]]]:
@@ -325,6 +337,33 @@ class Loaders:
             return billing_queries.count_payments(self.session, self.principal, group_ids=keys)
 
         return self._keyed(("payment_counts",), fetch, lambda: 0)
+
+    def letter_pages(self, page: PageRequest) -> DataLoader[int, Page[DelinquencyLetter]]:
+        """Group id -> that group's page of delinquency letters, newest first."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, Page[DelinquencyLetter]]]:
+            return letter_queries.letters_pages(
+                self.session, self.principal, group_ids=keys, page=page
+            )
+
+        return self._keyed(("letter_pages", page), fetch, lambda: Page.empty(page))
+
+    def letter_counts(self) -> DataLoader[int, int]:
+        """Group id -> how many delinquency letters of it the caller may see."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, int]]:
+            return letter_queries.count_letters(self.session, self.principal, group_ids=keys)
+
+        return self._keyed(("letter_counts",), fetch, lambda: 0)
+
+    def delinquency_policy(self) -> DataLoader[int, PolicyInForce | None]:
+        """Group id -> its delinquency thresholds in force today (representatives only:
+        the field's permission says so)."""
+
+        def fetch(keys: Sequence[int]) -> Awaitable[Mapping[int, PolicyInForce]]:
+            return policies_in_force(self.session, keys, as_of=today())
+
+        return self._keyed(("delinquency_policy",), fetch, lambda: None)
 
     def portal_user(self) -> DataLoader[int, PortalUserRow | None]:
         """User id -> that portal user, when the caller manages one of their groups."""

@@ -24,6 +24,10 @@ from api.schema.bank_account_mutations import BankAccountMutations
 from api.schema.billing_runs import BillingRunMutations
 from api.schema.cob_mutations import CobMutations
 from api.schema.contacts import ContactMutations
+from api.schema.delinquency_episodes import DelinquencyEpisodeMutations
+from api.schema.delinquency_letter_mutations import DelinquencyLetterMutations
+from api.schema.delinquency_runs import DelinquencyRunMutations
+from api.schema.delinquency_settings import DelinquencySettingsMutations
 from api.schema.dual_coverage import DualCoverageMutations
 from api.schema.eligibility_changes import EligibilityChangeMutations
 from api.schema.eligibility_file_review import EligibilityFileReviewMutations
@@ -77,6 +81,8 @@ Mutation = merge_types(
         EligibilityFileMutations,
         EligibilityFileReviewMutations,
         BillingRunMutations,
+        DelinquencyRunMutations,
+        DelinquencyEpisodeMutations,
         InvoiceMutations,
         GroupTerminationMutations,
         EligibilityPreviewMutations,
@@ -88,6 +94,8 @@ Mutation = merge_types(
         PaymentReverseMutations,
         AdjustmentMutations,
         RemittanceMutations,
+        DelinquencyLetterMutations,
+        DelinquencySettingsMutations,
     ),
 )
 

@@ -15,6 +15,7 @@ from api.auth.permissions import requires
 from api.auth.policy import REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.connections import CountedConnection, build_connection
+from api.schema.lookups import in_request_order, staff_node_ids
 from api.schema.money import Money
 from api.schema.user_errors import UserError, user_errors
 from api.services import billing_jobs, billing_run
@@ -72,13 +73,10 @@ class BillingRun(relay.Node):
         cls, *, info: strawberry.Info, node_ids: list[str], required: bool = False
     ) -> list[Self | None]:
         """Runs are the representatives' business: nobody else finds one by its id."""
-        ids = [int(n) for n in node_ids if n.isdigit() and len(n) < 19]
-        if not info.context.principal.has_scope(REP_BILLING) or not ids:
-            return [None for _ in node_ids]
+        ids = staff_node_ids(info, node_ids, REP_BILLING)
         stmt = select(models.BillingRun).where(models.BillingRun.id.in_(ids))
-        rows = {row.id: row for row in await info.context.session.scalars(stmt)}
-        found = [rows.get(int(n)) if n.isdigit() else None for n in node_ids]
-        return [None if row is None else cls.from_row(row) for row in found]
+        rows = {row.id: cls.from_row(row) for row in await info.context.session.scalars(stmt)}
+        return in_request_order(node_ids, rows)
 
 
 @strawberry.type(description="A page of billing runs, newest first.")

@@ -12,7 +12,7 @@ import strawberry
 from strawberry import relay
 
 from api.auth.permissions import requires
-from api.auth.policy import REP_BILLING
+from api.auth.policy import BILLING_READ, REP_BILLING
 from api.resolvers.mutations import commit, discard
 from api.schema.enums import DelinquencyStage
 from api.schema.lookups import visible_group
@@ -98,7 +98,10 @@ class DelinquencyEpisode:
             termination_date=row.termination_date,
         )  # fmt: skip
 
-    @strawberry.field(description="What happened in the episode, in order.")
+    @strawberry.field(
+        description="What happened in the episode, in order.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
     async def transitions(self, info: strawberry.Info) -> list[DelinquencyTransition]:
         rows = await info.context.loaders.delinquency_transitions.load(self.pk)
         return [DelinquencyTransition.from_row(row) for row in rows]

@@ -44,3 +44,10 @@ strawberry.enum(
     description="Kind of dental product: DPPO (preferred provider), DHMO (managed care), "
     "INDEMNITY.",
 )
+DelinquencyStage = enums.DelinquencyStage
+strawberry.enum(
+    DelinquencyStage,
+    description="How far a delinquency has gone, in order (SPEC §2 Delinquency): "
+    "DELINQUENT (first notice), SECOND_NOTICE, SUSPENDED (claims pend), TERMINATED (for "
+    "non-payment).",
+)

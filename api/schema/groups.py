@@ -10,7 +10,7 @@ import strawberry
 from strawberry import relay
 
 from api.auth.permissions import manages_portal_users, requires
-from api.auth.policy import BILLING_READ, ELIGIBILITY_READ, GROUP_READ
+from api.auth.policy import BILLING_READ, ELIGIBILITY_READ, GROUP_READ, REP_BILLING
 from api.resolvers.members import roster
 from api.schema.balances import GroupBalance, group_balance
 from api.schema.bank_accounts import BankAccount, group_bank_accounts
@@ -18,6 +18,9 @@ from api.schema.billing import PaymentConnection, group_payments
 from api.schema.common import Address
 from api.schema.connections import AfterCursor, CountedConnection, PageSize, build_connection
 from api.schema.contacts import GroupContact
+from api.schema.delinquency_episodes import DelinquencyEpisode, group_episodes
+from api.schema.delinquency_letters import DelinquencyLetterConnection, group_letters
+from api.schema.delinquency_settings import GroupDelinquencyPolicy, group_delinquency_policy
 from api.schema.eligibility_changes import EligibilityChange
 from api.schema.eligibility_files import EligibilityFileConnection, group_files
 from api.schema.eligibility_inputs import ChangeStatus
@@ -267,6 +270,15 @@ class Group(relay.Node):
         return await group_refunds(info, self.pk)
 
     @strawberry.field(
+        description="The group's delinquency episodes, newest first, each with its "
+        "transitions (stage reached, cured, re-opened, reinstated: the day, the amounts and "
+        "why). Needs `billing:read` and, for a benefit leader, billing access to the group.",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def delinquency_episodes(self, info: strawberry.Info) -> list[DelinquencyEpisode]:
+        return await group_episodes(info, self.pk)
+
+    @strawberry.field(
         description="A self-billed group's remittances, newest month first (rejected and "
         "superseded ones too). At most 100 per page. Needs `billing:read` and, for a benefit "
         "leader, billing access to the group.",
@@ -276,6 +288,26 @@ class Group(relay.Node):
         self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
     ) -> RemittanceConnection:
         return await group_remittances(info, group_pk=self.pk, first=first, after=after)
+
+    @strawberry.field(
+        description="Letters about the group's unpaid premium, newest first. At most 100 per "
+        "page. Needs `billing:read` and, for a benefit leader, billing access to the group "
+        "(leaders see sent letters, not drafts).",
+        extensions=requires(BILLING_READ, area="billing"),
+    )
+    async def delinquency_letters(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> DelinquencyLetterConnection:
+        return await group_letters(info, group_pk=self.pk, first=first, after=after)
+
+    @strawberry.field(
+        description="The days past due at which the group reaches each delinquency stage "
+        "today: its own or the defaults, with any emergency grace extension. For "
+        "representatives (`rep:billing`); set with `groupDelinquencyPolicySet`.",
+        extensions=requires(REP_BILLING),
+    )
+    async def delinquency_policy(self, info: strawberry.Info) -> GroupDelinquencyPolicy | None:
+        return await group_delinquency_policy(info, self.pk)
 
 
 @strawberry.input(description="Narrow the groups list; all conditions must hold.")

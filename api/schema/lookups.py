@@ -7,11 +7,16 @@ An ID of another type, or of a row the caller cannot see, is "not found": the sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
 import strawberry
 from strawberry import relay
 
 from api.services.rules import Problem, RuleViolation
 from db import models
+
+T = TypeVar("T")
 
 
 def pk_of(gid: relay.GlobalID, type_name: str) -> int:
@@ -50,3 +55,16 @@ async def visible_contact(
         raise RuleViolation([Problem("CONTACT_NOT_FOUND", message, field)])
     contact: models.GroupContact = row
     return contact
+
+
+def staff_node_ids(info: strawberry.Info, node_ids: Iterable[str], scope: str) -> list[int]:
+    """The row ids among ``node_ids`` of a node only staff with ``scope`` find (runs,
+    worklist items, grace extensions): none for anybody else, so they find nothing."""
+    if not info.context.principal.has_scope(scope):
+        return []
+    return [int(n) for n in node_ids if n.isdigit() and len(n) < 19]
+
+
+def in_request_order(node_ids: Iterable[str], found: Mapping[int, T]) -> list[T | None]:
+    """``found`` (by row id) in the order of ``node_ids``, None where missing."""
+    return [found.get(int(n)) if n.isdigit() and len(n) < 19 else None for n in node_ids]

@@ -24,6 +24,14 @@ from api.schema import rates
 from api.schema.audit import AuditEventConnection, AuditEventFilter
 from api.schema.billing_runs import BillingRunConnection, resolve_billing_runs
 from api.schema.connections import AfterCursor, PageSize
+from api.schema.delinquency_runs import DelinquencyRunConnection, resolve_delinquency_runs
+from api.schema.delinquency_settings import GraceExtensionConnection, resolve_grace_extensions
+from api.schema.delinquency_worklist import (
+    DelinquencyWorklistConnection,
+    DelinquencyWorklistFilter,
+    DelinquencyWorklistOrder,
+    resolve_worklist,
+)
 from api.schema.dual_coverage import DualCoverageCandidate
 from api.schema.dual_coverage import candidates as dual_candidates
 from api.schema.eligibility_file_review import resolve_awaiting_approval
@@ -232,6 +240,16 @@ class Query:
         return await resolve_billing_runs(info, first, after)
 
     @strawberry.field(
+        description="Delinquency runs, newest first (rep:billing), with their progress and "
+        "counts; start one with `delinquencyRunStart`. At most 100 per page.",
+        extensions=requires(REP_BILLING),
+    )
+    async def delinquency_runs(
+        self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
+    ) -> DelinquencyRunConnection:
+        return await resolve_delinquency_runs(info, first, after)
+
+    @strawberry.field(
         description="Full eligibility files waiting for a representative because they would "
         "terminate more than the group's safety share of its roster (rep:eligibility), "
         "newest first; decide with `eligibilityFileApprove` or `eligibilityFileReject`.",
@@ -252,3 +270,41 @@ class Query:
         self, info: strawberry.Info, first: PageSize = 20, after: AfterCursor = None
     ) -> RemittanceConnection:
         return await resolve_remittance_exceptions(info, first, after)
+
+    @strawberry.field(
+        description="Groups with premium past due (OPEN delinquency episodes) for "
+        "representatives (rep:billing): stage, money, latest letter and the next action "
+        "with its date; most days past due first unless `orderBy` says otherwise. At most "
+        "100 per page; `totals` sum each stage over the whole filtered list.",
+        extensions=requires(REP_BILLING),
+    )
+    async def delinquency_worklist(
+        self,
+        info: strawberry.Info,
+        first: PageSize = 20,
+        after: AfterCursor = None,
+        filter: Annotated[
+            DelinquencyWorklistFilter | None, strawberry.argument(description="Narrow it.")
+        ] = None,
+        order_by: Annotated[
+            DelinquencyWorklistOrder | None,
+            strawberry.argument(description="Sort order; default days past due, descending."),
+        ] = None,
+    ) -> DelinquencyWorklistConnection:
+        return await resolve_worklist(info, first=first, after=after, flt=filter, order=order_by)
+
+    @strawberry.field(
+        description="Emergency grace extensions (rep:billing), latest start first; with "
+        "`activeOn`, only those covering that day. At most 100 per page.",
+        extensions=requires(REP_BILLING),
+    )
+    async def grace_extensions(
+        self,
+        info: strawberry.Info,
+        active_on: Annotated[
+            dt.date | None, strawberry.argument(description="Only those covering this day.")
+        ] = None,
+        first: PageSize = 20,
+        after: AfterCursor = None,
+    ) -> GraceExtensionConnection:
+        return await resolve_grace_extensions(info, active_on=active_on, first=first, after=after)

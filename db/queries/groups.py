@@ -32,7 +32,7 @@ GROUP_NUMBER_ORDER = Keyset(
 def _filtered(principal: Principal, flt: GroupFilter) -> Select[Group]:
     stmt = scoped(select(Group), principal, Group.id)
     if flt.search and flt.search.strip():
-        stmt = stmt.where(_search_clause(flt.search.strip()))
+        stmt = stmt.where(group_search_clause(flt.search.strip()))
     if flt.statuses:
         stmt = stmt.where(Group.status.in_(flt.statuses))
     if flt.billing_modes:
@@ -40,7 +40,7 @@ def _filtered(principal: Principal, flt: GroupFilter) -> Select[Group]:
     return stmt
 
 
-def _search_clause(term: str) -> ColumnElement[bool]:
+def group_search_clause(term: str) -> ColumnElement[bool]:
     return or_(
         Group.group_number.startswith(term.upper(), autoescape=True),
         func.lower(Group.name).contains(term.lower(), autoescape=True),

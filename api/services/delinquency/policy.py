@@ -78,12 +78,12 @@ async def thresholds_for(
     own = await session.execute(
         select(DelinquencyPolicy).where(DelinquencyPolicy.group_id.in_(group_ids))
     )
-    base = {row.group_id: _own(row) for row in own.scalars()}
+    base = {row.group_id: thresholds_of(row) for row in own.scalars()}
     extra = await _extensions(session, group_ids, as_of)
     return {pk: base.get(pk, DEFAULT).extended(extra.get(pk, 0)) for pk in group_ids}
 
 
-def _own(row: DelinquencyPolicy) -> Thresholds:
+def thresholds_of(row: DelinquencyPolicy) -> Thresholds:
     return Thresholds(
         row.first_notice_days, row.second_notice_days, row.suspension_days, row.termination_days
     )
