@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.file_import
 	$(BIN)/python -m bench.billing_run
+	$(BIN)/python -m bench.delinquency_run
 	bash bench/billing_postgres.sh
 
 clean:

@@ -193,6 +193,7 @@ async def test_running_the_same_date_twice_changes_nothing(
     again = await run_day(sessions, day(31))
     after = await snapshot(sessions, group_id), await _transitions(sessions, group_id)
     assert (first.transitions_count, first.letters_count) == (3, 1)  # 3 stages, 1 letter
+    assert again.groups_total == 0  # the day's episodes are already assessed
     assert (again.status.value, again.transitions_count, again.letters_count) == ("COMPLETED", 0, 0)
     assert before == after
 

@@ -37,7 +37,9 @@ class DelinquencyRun(relay.Node):
     as_of: dt.date = strawberry.field(description="The day days past due are counted on.")
     status: DelinquencyRunStatus = strawberry.field(description="Where the job is.")
     groups_total: int | None = strawberry.field(
-        description="Groups with money past due or an open episode; null until read."
+        description="Groups to assess: money past due or an open episode, less those "
+        "already assessed on the day (a run taken up again, or the day run again); null "
+        "until read."
     )
     groups_done: int = strawberry.field(description="Groups assessed so far.")
     transitions: int = strawberry.field(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.services import group_termination, ledger
 from api.services.audit import Actor, AuditTrail, RequestOrigin
 from api.services.bank_data import BankDataCipher
-from api.services.dates import utc_now
+from api.services.dates import as_date, utc_now
 from api.services.delinquency.episodes import ASSESSED_STATUSES, Assessor, Outcome, assess
 from api.services.delinquency.non_payment import terminator
 from api.services.delinquency.policy import thresholds_for
@@ -51,17 +51,20 @@ GroupHook = Callable[[AsyncSession, GroupResult], Awaitable[None]]
 
 
 async def groups_to_assess(session: AsyncSession, as_of: dt.date) -> list[int]:
-    """Groups that may move: money past due on ``as_of``, or an open episode to cure."""
+    """Groups that may move: money past due on ``as_of``, or an open episode to cure.
+    An episode already assessed on ``as_of`` (the date run again) is left: assessing it
+    again would change nothing, and payments since were assessed as they came."""
     statuses = select(Group.id).where(Group.status.in_(ASSESSED_STATUSES)).order_by(Group.id)
     candidates = list(await session.scalars(statuses))
-    episodes = select(DelinquencyEpisode.group_id).where(
+    episodes = select(DelinquencyEpisode.group_id, DelinquencyEpisode.assessed_on).where(
         DelinquencyEpisode.status == EpisodeStatus.OPEN
     )
-    open_ones = set(await session.scalars(episodes))
+    assessed = {pk: as_date(day) for pk, day in await session.execute(episodes)}
+    done = {pk for pk, day in assessed.items() if day >= as_of}
     chosen: list[int] = []
     for start in range(0, len(candidates), CHUNK):
         found = await standings(session, candidates[start : start + CHUNK], as_of)
-        chosen += [pk for pk, s in found.items() if s.owes or pk in open_ones]
+        chosen += [pk for pk, s in found.items() if (s.owes or pk in assessed) and pk not in done]
     return sorted(chosen)
 
 
