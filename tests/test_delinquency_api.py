@@ -156,3 +156,27 @@ async def _assert_restored(sessions: async_sessionmaker[AsyncSession], group_id:
         assert [k.value for k in kinds] == ["TERMINATION", "REINSTATEMENT"]
         august = await billing_run.bill_group(session, group_id, dt.date(2026, 8, 1))
         assert (august.outcome, august.total_cents) == ("CREATED", 3 * PREMIUM)
+
+
+SEND = """
+mutation ($id: ID!) {
+  delinquencyLetterSend(input: {letterId: $id}) { letter { status } userErrors { code } }
+}
+"""
+
+
+async def test_a_notice_drafted_before_the_group_paid_is_not_sent_after(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    group_id = await delinquent_group(sessions)
+    await run_day(sessions, day(31))  # suspended: a suspension letter waits for review
+    await pay(sessions, group_id, PREMIUM, day(32), "paid")  # cured: a reinstatement letter
+    async with sessions() as session:
+        rows = await session.execute(
+            select(DelinquencyLetter.kind, DelinquencyLetter.id)
+            .where(DelinquencyLetter.group_id == group_id)
+        )  # fmt: skip
+        ids = {kind.value: pk for kind, pk in rows}
+    stale = global_id("DelinquencyLetter", ids["SUSPENSION"])
+    refused = graphql_ok(await graphql(client, SEND, {"id": stale}))["delinquencyLetterSend"]
+    assert refused == {"letter": None, "userErrors": [{"code": "NO_LONGER_DUE"}]}

@@ -40,6 +40,9 @@ class DelinquencyLetterSendErrorCode(enum.Enum):
     NO_RECIPIENTS = strawberry.enum_value(
         "NO_RECIPIENTS", description="The group has no billing contact or benefit leader."
     )
+    NO_LONGER_DUE = strawberry.enum_value(
+        "NO_LONGER_DUE", description="The delinquency moved on; the letter no longer applies."
+    )
 
 
 @strawberry.type(description="Why a letter's note could not be changed.")

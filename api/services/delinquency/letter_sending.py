@@ -20,11 +20,30 @@ from api.services.audit import AuditTrail
 from api.services.delinquency.letter_text import LetterText, render
 from api.services.mail import enqueue_email
 from api.services.rules import Problem, RuleViolation
-from db.models import ContactKind, DelinquencyLetter, Group, GroupContact, LetterStatus
+from db.models import (
+    ContactKind,
+    DelinquencyEpisode,
+    DelinquencyLetter,
+    EpisodeStatus,
+    Group,
+    GroupContact,
+    LetterKind,
+    LetterStatus,
+)
 
 LETTER_EMAIL = "delinquency.letter"
 NOTE_MAX_CHARS = 2_000
 _ADDRESSED = (ContactKind.BILLING, ContactKind.BENEFIT_LEADER)
+_NOTICE = frozenset({EpisodeStatus.OPEN})
+STILL_DUE = {
+    LetterKind.FIRST_NOTICE: _NOTICE,
+    LetterKind.SECOND_NOTICE: _NOTICE,
+    LetterKind.SUSPENSION: _NOTICE,
+    LetterKind.TERMINATION: frozenset({EpisodeStatus.TERMINATED}),
+    LetterKind.REINSTATEMENT: frozenset({EpisodeStatus.CURED, EpisodeStatus.REINSTATED}),
+}
+"""The episode statuses in which a draft still says something true: a notice drafted
+before the group paid must not go out after it did."""
 
 
 async def locked_letter(session: AsyncSession, letter_id: int) -> DelinquencyLetter:
@@ -70,6 +89,9 @@ async def send(
     representative. Refused when sent already or when nobody at the group would get it."""
     if letter.status is not LetterStatus.DRAFT:
         raise RuleViolation([ALREADY_SENT])
+    episode = await session.get_one(DelinquencyEpisode, letter.episode_id)
+    if episode.status not in STILL_DUE[letter.kind]:
+        raise RuleViolation([NO_LONGER_DUE])
     group = await session.get_one(Group, letter.group_id)
     addressed, copied = await _recipients(session, group.id)
     if not addressed:
@@ -141,6 +163,12 @@ LETTER_NOT_FOUND = Problem(
 )
 ALREADY_SENT = Problem(
     "ALREADY_SENT", "This letter has been sent and can no longer change.", ("letterId",)
+)
+NO_LONGER_DUE = Problem(
+    "NO_LONGER_DUE",
+    "The delinquency this letter was drafted for has moved on (the group paid, was "
+    "re-opened or was reinstated), so what it says is no longer true; it will not be sent.",
+    ("letterId",),
 )
 NOTE_TOO_LONG = Problem(
     "NOTE_TOO_LONG",
