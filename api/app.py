@@ -14,12 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from api.auth.access_issue_pages import access_issue_routes
 from api.auth.access_tokens import TokenIssuer
 from api.auth.invitation_pages import invitation_routes
 from api.auth.keys import load_signing_keys
 from api.auth.oauth_routes import OAuthEndpoints
 from api.auth.oauth_server import PortalAuthorizationServer
 from api.auth.pages import signin_routes
+from api.auth.password_reset_pages import password_reset_routes
 from api.auth.web import AuthWeb
 from api.billing_documents_routes import billing_document_routes
 from api.billing_worker import BillingWorker
@@ -85,6 +87,8 @@ def create_app(
             *oauth.routes(),
             *signin_routes(web),
             *invitation_routes(web),
+            *access_issue_routes(web),
+            *password_reset_routes(web),
             *document_routes(sessions, settings, issuer),
             *billing_document_routes(sessions, settings, issuer),
             *delinquency_letter_routes(sessions, settings, issuer),

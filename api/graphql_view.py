@@ -15,8 +15,9 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.auth.access_tokens import TokenIssuer
+from api.auth.anonymous_report import is_anonymous_report
 from api.auth.authenticate import NotAuthenticatedError, authenticate
-from api.auth.principal import Principal
+from api.auth.principal import ANONYMOUS, Principal
 from api.context import Context
 from api.loaders import Loaders
 from api.services.audit import Actor, AuditTrail, RequestOrigin
@@ -67,9 +68,7 @@ class PortalGraphQL(GraphQL[Context, None]):
     async def _authenticated_run(self, request: Request) -> Response:
         async with self.sessions() as session:
             try:
-                principal = await authenticate(
-                    session, self.issuer, request.headers.get("authorization")
-                )
+                principal = await self._principal(session, request)
             except NotAuthenticatedError as exc:
                 return _unauthenticated(str(exc))
             trail = _trail(request, principal)
@@ -78,6 +77,14 @@ class PortalGraphQL(GraphQL[Context, None]):
             response: Response = await super().run(request)
             await _write_audit(session, trail)
             return response
+
+    async def _principal(self, session: AsyncSession, request: Request) -> Principal:
+        """The token's principal; without an Authorization header, the anonymous reporter,
+        for a lone ``accessIssueReport`` only (``api.auth.anonymous_report``)."""
+        authorization = request.headers.get("authorization")
+        if authorization is None and await is_anonymous_report(request, self.settings.max_tokens):
+            return ANONYMOUS
+        return await authenticate(session, self.issuer, authorization)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -22,6 +22,7 @@ from api.services.dates import today
 from api.services.delinquency.configuration import PolicyInForce, policies_in_force
 from api.services.eligibility.premium_effect import next_invoice_month
 from db.models import (
+    AccessIssueEntry,
     BankAccount,
     ChangeItem,
     ChangeStatus,
@@ -44,7 +45,9 @@ from db.models import (
     RemittanceDifference,
     RemittanceLine,
     TierRate,
+    User,
 )
+from db.queries import access_issues as access_issue_queries
 from db.queries import bank_accounts as bank_account_queries
 from db.queries import billing as billing_queries
 from db.queries import changes as change_queries
@@ -123,6 +126,8 @@ class Loaders:
     delinquency_letter: DataLoader[int, DelinquencyLetter | None] = field(init=False)
     delinquency_episodes: DataLoader[int, list[DelinquencyEpisode]] = field(init=False)
     delinquency_transitions: DataLoader[int, list[DelinquencyTransition]] = field(init=False)
+    access_issue_entries: DataLoader[int, list[AccessIssueEntry]] = field(init=False)
+    access_issue_user: DataLoader[int, User | None] = field(init=False)
     _with_arguments: dict[Hashable, DataLoader[int, Any]] = field(init=False, default_factory=dict)
 
     @classmethod
@@ -140,7 +145,14 @@ class Loaders:
         loaders.contacts = loaders._many(contact_queries.contacts_by_group)
         loaders._add_eligibility_extras()
         loaders._add_billing()
+        loaders._add_access_support()
         return loaders
+
+    def _add_access_support(self) -> None:
+        """Access issues' history and the people they name (support staff only: the
+        fields' permission says so)."""
+        self.access_issue_entries = self._many(access_issue_queries.entries_by_issue)
+        self.access_issue_user = self._one(access_issue_queries.users_by_ids)
 
     def _add_billing(self) -> None:
         """Invoices, their lines and money, payments, balances (as of today) and the names

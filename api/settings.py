@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     lockout_window_seconds: int = Field(default=15 * 60, ge=60)
     lockout_seconds: int = Field(default=15 * 60, ge=60)
     invitation_days: int = Field(default=7, ge=1, le=30)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # SPEC §2 Web access: access issues' first-response due time and the report limits
+    # (per client IP and per reporter email, each in a fixed window).
+    access_first_response_business_days: int = Field(default=1, ge=1, le=10)
+    access_report_ip_limit: int = Field(default=5, ge=1)
+    access_report_ip_window_seconds: int = Field(default=15 * 60, ge=60)
+    access_report_email_limit: int = Field(default=3, ge=1)
+    access_report_email_window_seconds: int = Field(default=3600, ge=60)
+    # Self-service reset requests (the sign-in page): per client IP and per email address.
+    password_reset_ip_limit: int = Field(default=5, ge=1)
+    password_reset_ip_window_seconds: int = Field(default=15 * 60, ge=60)
+    password_reset_email_limit: int = Field(default=3, ge=1)
+    password_reset_email_window_seconds: int = Field(default=3600, ge=60)
     mail_mode: Literal["outbox", "smtp"] = "outbox"
     mail_from: str = "Group Portal <portal@carrier.example>"
     smtp_host: str = "127.0.0.1"

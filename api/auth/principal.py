@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from api.auth.policy import ACCESS_REPORT
 from db.models import AccessLevel, Role
 
 
@@ -55,3 +56,9 @@ class Principal:
             return True
         grant = self.grants.get(group_id)
         return grant is not None and grant.level(area).allows(needed)
+
+
+ANONYMOUS = Principal(subject="anonymous", scopes=frozenset({ACCESS_REPORT}), internal=False)
+"""A caller without a token: it may only report an access issue (SPEC §2 Web access: a
+locked-out user cannot sign in), sees no group and is nobody in the audit log. The view
+lets it run nothing but a lone ``accessIssueReport`` (``api.auth.anonymous_report``)."""

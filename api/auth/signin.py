@@ -142,6 +142,13 @@ def unlock_if_expired(user: User, now: dt.datetime) -> None:
         user.status = UserStatus.ACTIVE
 
 
+def lift_lock(user: User, now: dt.datetime) -> None:
+    """ACTIVE again now (support's unlock, a password reset), with the lock's end moved to
+    now: ``locked_until`` is where failures count anew (``_lock_if_too_many``), so the
+    failures that caused the lock do not re-lock the account at the next wrong password."""
+    user.status, user.locked_until = UserStatus.ACTIVE, now
+
+
 async def _record(
     db: AsyncSession,
     user: User | None,

@@ -19,6 +19,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.schema.access_issue_mutations import AccessIssueMutations
+from api.schema.access_issue_report import AccessIssueReportMutations
 from api.schema.adjustment_mutations import AdjustmentMutations
 from api.schema.bank_account_mutations import BankAccountMutations
 from api.schema.billing_runs import BillingRunMutations
@@ -41,12 +43,14 @@ from api.schema.group_termination import GroupTerminationMutations
 from api.schema.id_card_mutations import IdCardMutations
 from api.schema.invoice_mutations import InvoiceMutations
 from api.schema.limits import max_directives_rule
+from api.schema.login_support import LoginSupportMutations
 from api.schema.member_merge import MemberMergeMutations
 from api.schema.payment_mutations import PaymentMutations
 from api.schema.payment_reverse import PaymentReverseMutations
 from api.schema.query import Query
 from api.schema.rates import RateMutations
 from api.schema.remittance_mutations import RemittanceMutations
+from api.schema.user_email_change import UserEmailChangeMutations
 from api.schema.web_access import WebAccessMutations
 from api.settings import Settings
 
@@ -96,6 +100,10 @@ Mutation = merge_types(
         RemittanceMutations,
         DelinquencyLetterMutations,
         DelinquencySettingsMutations,
+        LoginSupportMutations,
+        UserEmailChangeMutations,
+        AccessIssueReportMutations,
+        AccessIssueMutations,
     ),
 )
 

@@ -16,11 +16,18 @@ from api.auth.policy import (
     GROUP_READ,
     REP_BILLING,
     REP_ELIGIBILITY,
+    SUPPORT_ACCESS,
 )
 from api.resolvers import audit as audit_resolvers
 from api.resolvers import groups as group_resolvers
 from api.schema import coverage_on as coverage
 from api.schema import rates
+from api.schema.access_issues import (
+    AccessIssueConnection,
+    AccessIssueFilter,
+    AccessIssueOrder,
+    resolve_access_issues,
+)
 from api.schema.audit import AuditEventConnection, AuditEventFilter
 from api.schema.billing_runs import BillingRunConnection, resolve_billing_runs
 from api.schema.connections import AfterCursor, PageSize
@@ -40,6 +47,8 @@ from api.schema.eligibility_review import EligibilityChangeConnection, resolve_r
 from api.schema.enums import CoverageTier
 from api.schema.groups import Group, GroupConnection, GroupFilter
 from api.schema.id_cards import IdCardRequestConnection, request_queue
+from api.schema.login_support import resolve_user_troubleshooting
+from api.schema.login_support_types import UserTroubleshooting
 from api.schema.money import Money
 from api.schema.plans import Plan
 from api.schema.remittances import RemittanceConnection, resolve_remittance_exceptions
@@ -308,3 +317,43 @@ class Query:
         after: AfterCursor = None,
     ) -> GraceExtensionConnection:
         return await resolve_grace_extensions(info, active_on=active_on, first=first, after=after)
+
+    @strawberry.field(
+        description="Why a user can or cannot sign in (support:access): lock, MFA, recent "
+        "attempts, live sessions and apps. Give exactly one of `userId` or `email`; null when "
+        "no such user exists. Audited.",
+        extensions=requires(SUPPORT_ACCESS),
+    )
+    async def user_troubleshooting(
+        self,
+        info: strawberry.Info,
+        user_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="The user's `id`.")
+        ] = None,
+        email: Annotated[
+            str | None, strawberry.argument(description="The user's sign-in email.")
+        ] = None,
+    ) -> UserTroubleshooting | None:
+        return await resolve_user_troubleshooting(info, user_id=user_id, email=email)
+
+    @strawberry.field(
+        description="The access-issue queue (support:access), oldest first by default; "
+        "`firstResponseBreached` marks issues whose first response was late. At most 100 "
+        "per page.",
+        extensions=requires(SUPPORT_ACCESS),
+    )
+    async def access_issues(
+        self,
+        info: strawberry.Info,
+        first: PageSize = 20,
+        after: AfterCursor = None,
+        filter: Annotated[
+            AccessIssueFilter | None, strawberry.argument(description="Narrow the queue.")
+        ] = None,
+        order_by: Annotated[
+            AccessIssueOrder | None, strawberry.argument(description="Sort the queue.")
+        ] = None,
+    ) -> AccessIssueConnection:
+        return await resolve_access_issues(
+            info, first=first, after=after, flt=filter, order=order_by
+        )

@@ -20,12 +20,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.services.dates import utc_now
 from api.services.rules import Problem, RuleViolation, refuse_if
+from api.services.sign_in_revocation import revoke_sign_ins
 from api.services.users import create_user, email_key
 from api.services.web_access_invitations import (
     announce_access,
@@ -42,7 +43,7 @@ from api.services.web_access_rules import (
     target_problems,
 )
 from api.settings import Settings
-from db.models import Group, GroupGrant, SignInSession, TokenFamily, User, UserRole, UserStatus
+from db.models import Group, GroupGrant, User, UserRole, UserStatus
 from db.queries.portal_users import PortalUserRow, portal_user_in_group, row_of
 
 GROUP_NOT_FOUND = Problem(
@@ -236,17 +237,7 @@ async def _disable_if_without_groups(session: AsyncSession, user: User, now: dt.
         return False
     user.status = UserStatus.DISABLED
     await revoke_invitations(session, user.id, now)
-    await session.execute(
-        update(TokenFamily)
-        .where(TokenFamily.user_id == user.id, TokenFamily.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason="user deactivated")
-    )
-    await session.execute(
-        update(SignInSession)
-        .where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
-    await session.flush()
+    await revoke_sign_ins(session, user.id, now=now, reason="user deactivated")
     return True
 
 

@@ -35,13 +35,17 @@ INVITATION_EMAIL = "invitation"
 ACCESS_GRANTED_EMAIL = "access_granted"
 
 
-class InvitationRefusal(enum.StrEnum):
-    """Why a link does not work (for the page to explain; never who it was for)."""
+class LinkRefusal(enum.StrEnum):
+    """Why a one-time link (an invitation, a password reset) does not work, for the page
+    to explain; never whose link it was."""
 
     UNKNOWN = "UNKNOWN"
     EXPIRED = "EXPIRED"
     USED = "USED"
     WITHDRAWN = "WITHDRAWN"
+
+
+InvitationRefusal = LinkRefusal
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
+from db.models.access_support import AccessIssue, AccessIssueEntry, PasswordReset, RateLimitCounter
 from db.models.audit import AuditEvent
 from db.models.bank_accounts import AchDebit, BankAccount
 from db.models.billing import (
@@ -34,6 +35,9 @@ from db.models.eligibility_files import (
     EligibilityFileProblem,
 )
 from db.models.enums import (
+    AccessIssueCategory,
+    AccessIssueEntryKind,
+    AccessIssueStatus,
     AccessLevel,
     AuditOutcome,
     BankAccountStatus,
@@ -93,6 +97,11 @@ from db.models.refunds import Refund
 from db.models.remittances import Remittance, RemittanceDifference, RemittanceLine
 
 __all__ = [
+    "AccessIssue",
+    "AccessIssueCategory",
+    "AccessIssueEntry",
+    "AccessIssueEntryKind",
+    "AccessIssueStatus",
     "AccessLevel",
     "AchDebit",
     "AuditEvent",
@@ -156,12 +165,14 @@ __all__ = [
     "OAuthClient",
     "OtherCoverage",
     "OutboundEmail",
+    "PasswordReset",
     "Payment",
     "PaymentAllocation",
     "PaymentMethod",
     "PaymentStatus",
     "Plan",
     "PlanType",
+    "RateLimitCounter",
     "RateSchedule",
     "RecoveryCode",
     "RefreshToken",

@@ -349,3 +349,32 @@ class DelinquencyRunStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+
+
+class AccessIssueCategory(enum.StrEnum):
+    """What an access issue is about (SPEC §2 Web access)."""
+
+    CANT_LOG_IN = "CANT_LOG_IN"
+    LOCKED_OUT = "LOCKED_OUT"
+    LOST_MFA = "LOST_MFA"
+    MISSING_PERMISSION = "MISSING_PERMISSION"
+    OTHER = "OTHER"
+
+
+class AccessIssueStatus(enum.StrEnum):
+    """OPEN → IN_PROGRESS → WAITING_ON_CLIENT → RESOLVED; a resolved issue may re-open."""
+
+    OPEN = "OPEN"
+    IN_PROGRESS = "IN_PROGRESS"
+    WAITING_ON_CLIENT = "WAITING_ON_CLIENT"
+    RESOLVED = "RESOLVED"
+
+
+class AccessIssueEntryKind(enum.StrEnum):
+    """NOTE: internal, staff only; REPLY: emailed to the reporter; STATUS: a status change;
+    RESET: a login reset done under the issue."""
+
+    NOTE = "NOTE"
+    REPLY = "REPLY"
+    STATUS = "STATUS"
+    RESET = "RESET"
