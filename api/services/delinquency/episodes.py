@@ -11,7 +11,7 @@ stages and back to ACTIVE (SPEC §2 Delinquency).
   its cure is past due again: the payment that cured it came back (NSF). The group
   returns at once to the stage it had reached; it is never given a new grace period.
 - An episode's clock only goes forward: a day before the one it was last assessed on is
-  not assessed again (``STALE``).
+  not assessed again.
 
 Payments call this with ``advance=False``: they cure, re-open and refresh the numbers
 but never move a group to a further stage; only the daily run does.
@@ -34,7 +34,6 @@ from api.services.delinquency.policy import (
     STAGES,
     Thresholds,
     date_of,
-    next_stage,
     stage_for,
 )
 from api.services.delinquency.standing import Standing
@@ -73,7 +72,6 @@ class Assessor:
 class Outcome:
     events: list[DelinquencyEvent] = field(default_factory=list)
     letters: list[LetterKind] = field(default_factory=list)
-    stale: bool = False
 
 
 async def assess(
@@ -91,8 +89,7 @@ async def assess(
         return outcome
     episode = await open_episode(session, group.id)
     if episode is not None and standing.as_of < episode.assessed_on:
-        outcome.stale = True
-        return outcome
+        return outcome  # the episode's clock only goes forward
     step = Step(session, group, standing, thresholds, assessor, outcome)
     if not standing.owes:
         if episode is not None:
@@ -296,13 +293,3 @@ def termination_date(group: Group, standing: Standing) -> dt.date:
     first_month_end = last_of_month(group.effective_date)
     paid = standing.paid_through_date
     return first_month_end if paid is None else max(paid, first_month_end)
-
-
-def next_action(
-    episode: DelinquencyEpisode, thresholds: Thresholds
-) -> tuple[DelinquencyStage, dt.date] | None:
-    """The stage that comes next if nothing is paid, and the day it comes."""
-    following = next_stage(episode.stage)
-    if following is None:
-        return None
-    return following, date_of(following, episode.oldest_due_date, thresholds)
